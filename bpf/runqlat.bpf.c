@@ -1,0 +1,202 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * runqlat: run-queue latency — the time from a task becoming runnable (wakeup, or preemption
+ * while still runnable) to it running on a CPU. A global log2 histogram (per-CPU, no atomics)
+ * and one histogram per process. Counters are cumulative; user space takes deltas.
+ *
+ * Variants (user space picks the first that loads and attaches):
+ *   btf: tp_btf programs, enqueue timestamps in task-local storage (no hash lookups);
+ *   raw: raw_tp programs, enqueue timestamps in a hash keyed by tid (kernels without tp_btf
+ *        or task storage in tracing programs).
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "runqlat.h"
+#include "common/bits.bpf.h"
+#include "common/task.bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+const volatile struct runqlat_cfg cfg = {};
+
+/* Enqueue time per task (btf variant). */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, __u64);
+} rq_start_task SEC(".maps");
+
+/* Enqueue time per tid (raw variant). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 32768);
+	__type(key, __u32);
+	__type(value, __u64);
+} rq_start_tid SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct hist);
+} rq_hist SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, RQ_MAX_PROCS);
+	__type(key, __u32);
+	__type(value, struct rq_proc);
+} rq_procs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct rq_stats);
+} rq_stats SEC(".maps");
+
+static __always_inline bool tgid_wanted(__u32 tgid)
+{
+	return cfg.filter_tgid == 0 || cfg.filter_tgid == tgid;
+}
+
+/* Record one run-queue wait of `delta_ns` for the process `tgid`. */
+static __always_inline void record(__u32 tgid, const char *comm_src, __u64 delta_ns)
+{
+	static const struct rq_proc zero = {};
+	struct rq_stats *st;
+	struct rq_proc *p;
+	struct hist *h;
+	__u32 idx = 0;
+
+	h = bpf_map_lookup_elem(&rq_hist, &idx);
+	if (h)
+		hist_add_local(h, delta_ns);
+	if (!cfg.per_process)
+		return;
+	p = bpf_map_lookup_elem(&rq_procs, &tgid);
+	if (!p) {
+		if (bpf_map_update_elem(&rq_procs, &tgid, &zero, BPF_NOEXIST) == -E2BIG) {
+			st = bpf_map_lookup_elem(&rq_stats, &idx);
+			if (st)
+				st->proc_map_full++;
+			return;
+		}
+		p = bpf_map_lookup_elem(&rq_procs, &tgid);
+		if (!p)
+			return;
+		bpf_probe_read_kernel_str(p->comm, sizeof(p->comm), comm_src);
+	}
+	hist_add_atomic(&p->h, delta_ns);
+}
+
+static __always_inline void count_no_start(void)
+{
+	struct rq_stats *st;
+	__u32 idx = 0;
+
+	st = bpf_map_lookup_elem(&rq_stats, &idx);
+	if (st)
+		st->no_start++;
+}
+
+/* ---- btf variant: task-local storage, direct BTF loads ---- */
+
+static __always_inline void enqueue_task(struct task_struct *p)
+{
+	__u64 *ts;
+
+	if (!p->pid || !tgid_wanted(p->tgid))
+		return;
+	ts = bpf_task_storage_get(&rq_start_task, p, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (ts)
+		*ts = bpf_ktime_get_ns();
+}
+
+SEC("tp_btf/sched_wakeup")
+int BPF_PROG(rq_wakeup_btf, struct task_struct *p)
+{
+	enqueue_task(p);
+	return 0;
+}
+
+SEC("tp_btf/sched_wakeup_new")
+int BPF_PROG(rq_wakeup_new_btf, struct task_struct *p)
+{
+	enqueue_task(p);
+	return 0;
+}
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(rq_switch_btf, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
+	__u64 *ts, now;
+
+	/* A task switched out while still runnable goes straight back on the run queue. */
+	if (task_state(prev) == TASK_RUNNING)
+		enqueue_task(prev);
+	if (!next->pid)
+		return 0;
+	ts = bpf_task_storage_get(&rq_start_task, next, 0, 0);
+	if (!ts || !*ts) {
+		if (tgid_wanted(next->tgid))
+			count_no_start();
+		return 0;
+	}
+	now = bpf_ktime_get_ns();
+	record(next->tgid, next->comm, now - *ts);
+	*ts = 0;
+	return 0;
+}
+
+/* ---- raw variant: raw tracepoints, hash keyed by tid ---- */
+
+static __always_inline void enqueue_tid(struct task_struct *p)
+{
+	__u32 tid = BPF_CORE_READ(p, pid);
+	__u64 ts;
+
+	if (!tid || !tgid_wanted(BPF_CORE_READ(p, tgid)))
+		return;
+	ts = bpf_ktime_get_ns();
+	bpf_map_update_elem(&rq_start_tid, &tid, &ts, BPF_ANY);
+}
+
+SEC("raw_tp/sched_wakeup")
+int BPF_PROG(rq_wakeup_raw, struct task_struct *p)
+{
+	enqueue_tid(p);
+	return 0;
+}
+
+SEC("raw_tp/sched_wakeup_new")
+int BPF_PROG(rq_wakeup_new_raw, struct task_struct *p)
+{
+	enqueue_tid(p);
+	return 0;
+}
+
+SEC("raw_tp/sched_switch")
+int BPF_PROG(rq_switch_raw, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
+	__u32 tid = BPF_CORE_READ(next, pid);
+	__u64 *ts, delta;
+
+	if (task_state(prev) == TASK_RUNNING)
+		enqueue_tid(prev);
+	if (!tid)
+		return 0;
+	ts = bpf_map_lookup_elem(&rq_start_tid, &tid);
+	if (!ts) {
+		if (tgid_wanted(BPF_CORE_READ(next, tgid)))
+			count_no_start();
+		return 0;
+	}
+	delta = bpf_ktime_get_ns() - *ts;
+	bpf_map_delete_elem(&rq_start_tid, &tid);
+	record(BPF_CORE_READ(next, tgid), next->comm, delta);
+	return 0;
+}

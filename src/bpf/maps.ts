@@ -1,0 +1,128 @@
+/**
+ * Reading BPF maps from user space: per-CPU values, whole hash maps (batched), deletes.
+ */
+import { bpf, strerror } from './libbpf';
+import type { MapInfo } from './object';
+
+let possibleCpus = 0;
+
+/** Number of possible CPUs (the stride count of per-CPU map values). */
+export function numPossibleCpus(): number {
+  if (!possibleCpus) {
+    const n = bpf.libbpf_num_possible_cpus();
+    if (n <= 0) throw new Error(`cannot count possible CPUs: ${strerror(n)}`);
+    possibleCpus = n;
+  }
+  return possibleCpus;
+}
+
+/** Bytes one CPU's copy of a per-CPU value takes in the lookup buffer. */
+export function percpuStride(valueSize: number): number {
+  return Math.ceil(valueSize / 8) * 8;
+}
+
+/**
+ * Looks up one key of a per-CPU map; returns one Buffer view per possible CPU.
+ * The buffer is roundup(value_size, 8) × possible CPUs: libbpf does not check, and a shorter
+ * buffer would be overrun by the kernel.
+ */
+export function lookupPercpu(map: MapInfo, key: Buffer, out?: Buffer): Buffer[] | null {
+  const stride = percpuStride(map.valueSize);
+  const n = numPossibleCpus();
+  const buf = out && out.length >= stride * n ? out : Buffer.alloc(stride * n);
+  const rc = bpf.bpf_map_lookup_elem(map.fd, key, buf);
+  if (rc < 0) {
+    if (-rc === 2) return null;
+    throw new Error(`lookup in ${map.name}: ${strerror(rc)}`);
+  }
+  const views: Buffer[] = [];
+  for (let i = 0; i < n; i++) views.push(buf.subarray(i * stride, i * stride + map.valueSize));
+  return views;
+}
+
+/** Looks up one key of a plain map into `value`; false when absent. */
+export function lookup(map: MapInfo, key: Buffer, value: Buffer): boolean {
+  const rc = bpf.bpf_map_lookup_elem(map.fd, key, value);
+  if (rc === 0) return true;
+  if (-rc === 2) return false;
+  throw new Error(`lookup in ${map.name}: ${strerror(rc)}`);
+}
+
+/** Deletes one key; absent keys are not an error. */
+export function deleteKey(map: MapInfo, key: Buffer): void {
+  const rc = bpf.bpf_map_delete_elem(map.fd, key);
+  if (rc < 0 && -rc !== 2) throw new Error(`delete in ${map.name}: ${strerror(rc)}`);
+}
+
+/** Every entry of a hash map, as parallel arrays of key and value bytes. */
+export interface Dump {
+  count: number;
+  keys: Buffer;
+  values: Buffer;
+  keySize: number;
+  valueSize: number;
+}
+
+const batchUnsupported = new Set<number>();
+
+/**
+ * Reads a whole (non-per-CPU) hash map: one syscall per ~bucket batch through
+ * BPF_MAP_LOOKUP_BATCH (5.6+), falling back to get_next_key + lookup where unsupported.
+ */
+export function dumpHash(map: MapInfo): Dump {
+  const { keySize, valueSize, maxEntries } = map;
+  const keys = Buffer.alloc(keySize * maxEntries);
+  const values = Buffer.alloc(valueSize * maxEntries);
+  if (!batchUnsupported.has(map.fd)) {
+    const r = dumpBatch(map, keys, values);
+    if (r >= 0) return { count: r, keys, values, keySize, valueSize };
+    batchUnsupported.add(map.fd);
+  }
+  let count = 0;
+  let prev: Buffer | null = null;
+  const next = Buffer.alloc(keySize);
+  while (count < maxEntries && bpf.bpf_map_get_next_key(map.fd, prev, next) === 0) {
+    const v = values.subarray(count * valueSize, (count + 1) * valueSize);
+    if (lookup(map, next, v)) {
+      next.copy(keys, count * keySize);
+      count++;
+    }
+    prev = Buffer.from(next);
+  }
+  return { count, keys, values, keySize, valueSize };
+}
+
+function dumpBatch(map: MapInfo, keys: Buffer, values: Buffer): number {
+  const token = Math.max(8, map.keySize);
+  let inBatch: Buffer | null = null;
+  const outBatch = Buffer.alloc(token);
+  let total = 0;
+  for (;;) {
+    const room = map.maxEntries - total;
+    if (room <= 0) return total;
+    const count = [room];
+    const rc = bpf.bpf_map_lookup_batch(
+      map.fd, inBatch, outBatch,
+      keys.subarray(total * map.keySize), values.subarray(total * map.valueSize), count, null);
+    const err = rc < 0 ? -rc : 0;
+    if (rc < 0 && err !== 2 /* ENOENT: end of map */) {
+      if (total === 0 && (err === 22 || err === 95 || err === 524)) return -1; // EINVAL/EOPNOTSUPP/ENOTSUPP
+      throw new Error(`batch lookup in ${map.name}: ${strerror(err)}`);
+    }
+    total += count[0];
+    if (rc < 0) return total;
+    inBatch = Buffer.from(outBatch);
+  }
+}
+
+/** Reads a little-endian u64 as a Number (exact below 2^53, which counters stay under). */
+export function u64(buf: Buffer, off: number): number {
+  return buf.readUInt32LE(off) + buf.readUInt32LE(off + 4) * 0x100000000;
+}
+
+/** A NUL-terminated C string field, with bytes that are not printable replaced. */
+export function cstr(buf: Buffer, off: number, len: number): string {
+  const s = buf.subarray(off, off + len);
+  const end = s.indexOf(0);
+  return s.subarray(0, end < 0 ? len : end).toString('utf8');
+}

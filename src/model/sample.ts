@@ -1,0 +1,25 @@
+/**
+ * Sample: everything read in one tick — raw, cumulative, JSON-serializable (one line of a
+ * recording). Snapshots are computed from two Samples.
+ */
+import type { RunqlatRaw } from '../probes/runqlat';
+import type { SystemRaw } from '../procfs/system';
+
+/** A probe's part of a Sample: its cumulative data, or why it is not running. */
+export type ProbeSample<Raw> =
+  | { status: 'ok'; variant: string; data: Raw }
+  | { status: 'unavailable'; reason: string }
+  | { status: 'disabled' };
+
+/** The raw data of every probe, by probe name. */
+export interface ProbesRaw {
+  runqlat?: ProbeSample<RunqlatRaw>;
+}
+
+/** One tick's readings. */
+export interface Sample {
+  ts: number; // wall clock, ms since the epoch
+  monoMs: number; // monotonic clock, ms (interval arithmetic)
+  system: SystemRaw;
+  probes: ProbesRaw;
+}

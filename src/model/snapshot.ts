@@ -1,0 +1,115 @@
+/**
+ * buildSnapshot(sample, prev): a pure function from two Samples to what screens and exporters
+ * show — per-interval counts, rates, percentiles. Live, paused and replay all go through it.
+ */
+import { diffHist, Hist, histStats, HistStats } from './hist';
+import type { Sample, ProbeSample } from './sample';
+import type { CpuTimes } from '../procfs/system';
+import type { RunqlatRaw } from '../probes/runqlat';
+
+/** A probe's state as screens show it. */
+export type ProbeStatus = { name: string; status: 'ok'; variant: string } | { name: string; status: 'unavailable'; reason: string } | { name: string; status: 'disabled' };
+
+/** Header numbers. */
+export interface SystemSnap {
+  loadavg: [number, number, number];
+  uptimeS: number;
+  ncpu: number;
+  cpuPct: { user: number; system: number; iowait: number; idle: number } | null; // % of all CPUs this interval
+}
+
+/** Run-queue latency of one process in the interval. */
+export interface RunqlatProcSnap {
+  pid: number;
+  comm: string;
+  count: number; // waits in the interval
+  waitMsPerSec: number; // total time spent waiting for a CPU, ms per second of interval
+  p99Us: number | null;
+  meanUs: number | null;
+  maxUs: number | null;
+}
+
+/** Run-queue latency for the interval. */
+export interface RunqlatSnap {
+  hist: Hist; // events per bucket in the interval
+  stats: HistStats;
+  procs: RunqlatProcSnap[]; // sorted by waitMsPerSec, highest first
+  procMapFull: number; // updates dropped in the interval because the per-process map was full
+  procMapFill: number; // 0..1
+}
+
+/** A probe's part of a Snapshot. */
+export type ProbeSnap<T> = { status: 'ok'; variant: string; data: T } | { status: 'unavailable'; reason: string } | { status: 'disabled' };
+
+/** What one tick shows. */
+export interface Snapshot {
+  ts: number;
+  intervalMs: number; // time covered by the deltas (0 for the very first sample)
+  system: SystemSnap;
+  probes: ProbeStatus[];
+  runqlat: ProbeSnap<RunqlatSnap>;
+}
+
+function cpuPct(cur: CpuTimes, prev: CpuTimes | undefined): SystemSnap['cpuPct'] {
+  if (!prev) return null;
+  const d = (k: keyof CpuTimes) => Math.max(0, cur[k] - prev[k]);
+  const total = (Object.keys(cur) as (keyof CpuTimes)[]).reduce((s, k) => s + d(k), 0);
+  if (total <= 0) return null;
+  const pct = (v: number) => (100 * v) / total;
+  return { user: pct(d('user') + d('nice')), system: pct(d('system') + d('irq') + d('softirq')), iowait: pct(d('iowait')), idle: pct(d('idle')) };
+}
+
+function probeSnap<Raw, T>(cur: ProbeSample<Raw> | undefined, prev: ProbeSample<Raw> | undefined, build: (c: Raw, p: Raw | undefined) => T): ProbeSnap<T> {
+  if (!cur || cur.status === 'disabled') return { status: 'disabled' };
+  if (cur.status === 'unavailable') return { status: 'unavailable', reason: cur.reason };
+  // A variant change means the probe was reloaded: counters restarted, prev is not comparable.
+  const p = prev?.status === 'ok' && prev.variant === cur.variant ? prev.data : undefined;
+  return { status: 'ok', variant: cur.variant, data: build(cur.data, p) };
+}
+
+/** Run-queue latency deltas for one interval. */
+export function buildRunqlat(cur: RunqlatRaw, prev: RunqlatRaw | undefined, intervalMs: number): RunqlatSnap {
+  const hist = diffHist(cur.hist, prev?.hist);
+  const prevProcs = new Map(prev?.procs.map((p) => [p.pid, p]));
+  const procs: RunqlatProcSnap[] = [];
+  for (const p of cur.procs) {
+    const h = diffHist(p.hist, prevProcs.get(p.pid)?.hist);
+    if (h.count === 0) continue;
+    const s = histStats(h, intervalMs);
+    procs.push({
+      pid: p.pid,
+      comm: p.comm,
+      count: h.count,
+      waitMsPerSec: intervalMs > 0 ? h.sumNs / 1e6 / (intervalMs / 1000) : 0,
+      p99Us: s.p99Us,
+      meanUs: s.meanUs,
+      maxUs: s.maxUs,
+    });
+  }
+  procs.sort((a, b) => b.waitMsPerSec - a.waitMsPerSec || a.pid - b.pid);
+  const full = prev && cur.procMapFull >= prev.procMapFull ? cur.procMapFull - prev.procMapFull : cur.procMapFull;
+  return { hist, stats: histStats(hist, intervalMs), procs, procMapFull: full, procMapFill: cur.procMapMax ? cur.procMapSize / cur.procMapMax : 0 };
+}
+
+function statusOf(name: string, s: ProbeSample<unknown> | undefined): ProbeStatus {
+  if (!s || s.status === 'disabled') return { name, status: 'disabled' };
+  if (s.status === 'unavailable') return { name, status: 'unavailable', reason: s.reason };
+  return { name, status: 'ok', variant: s.variant };
+}
+
+/** Builds the Snapshot for the interval ending at `sample` (pure: inputs are not modified). */
+export function buildSnapshot(sample: Sample, prev?: Sample): Snapshot {
+  const intervalMs = prev ? Math.max(0, sample.monoMs - prev.monoMs) : 0;
+  return {
+    ts: sample.ts,
+    intervalMs,
+    system: {
+      loadavg: sample.system.loadavg,
+      uptimeS: sample.system.uptimeS,
+      ncpu: sample.system.ncpu,
+      cpuPct: cpuPct(sample.system.cpu, prev?.system.cpu),
+    },
+    probes: [statusOf('runqlat', sample.probes.runqlat)],
+    runqlat: probeSnap(sample.probes.runqlat, prev?.probes.runqlat, (c, p) => buildRunqlat(c, p, intervalMs)),
+  };
+}
