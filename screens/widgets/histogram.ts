@@ -1,0 +1,74 @@
+/**
+ * Log2 latency histogram drawn as horizontal bars with bucket labels and a percentile line —
+ * shared by every latency panel (run queue, block I/O, off-CPU).
+ */
+import { Hist, HistStats, slotLabel, formatUs } from '../../src/model/hist';
+import { formatRate, pad } from './text';
+import type { PanelContext } from '../panels/types';
+
+const EIGHTHS = ['', '▏', '▎', '▍', '▌', '▋', '▊', '▉'];
+
+/** A bar of `frac` (0..1) of `width` cells, with eighth-cell resolution. */
+export function bar(frac: number, width: number): string {
+  const cells = Math.max(0, Math.min(1, frac)) * width;
+  const full = Math.floor(cells);
+  const part = EIGHTHS[Math.round((cells - full) * 8)] ?? '';
+  return '█'.repeat(full) + (full < width ? part : '');
+}
+
+/** "p50 1.2ms  p90 3.0ms  p99 8.1ms  max<16ms  530/s" — fitted to `width`. */
+export function percentileLine(s: HistStats, width: number): string {
+  const parts = [
+    `p50 ${formatUs(s.p50Us)}`,
+    `p90 ${formatUs(s.p90Us)}`,
+    `p99 ${formatUs(s.p99Us)}`,
+    `max<${formatUs(s.maxUs)}`,
+    `${formatRate(s.perSec)}/s`,
+  ];
+  let line = parts.join('  ');
+  while (line.length > width && parts.length > 1) {
+    parts.splice(parts.length === 5 ? 3 : parts.length - 2, 1);
+    line = parts.join('  ');
+  }
+  return line.slice(0, width);
+}
+
+/**
+ * Bars for the non-empty range of buckets, at most `rows` rows (the busiest window of
+ * consecutive buckets when there are more). Each row: label, bar, count.
+ */
+export function histogramRows(h: Hist, ctx: PanelContext, rows: number): string[] {
+  if (rows <= 0) return [];
+  let lo = h.slots.findIndex((c) => c > 0);
+  if (lo < 0) return [pad('no events in this interval', ctx.width)];
+  let hi = h.slots.length - 1;
+  while (hi > lo && h.slots[hi] === 0) hi--;
+  if (hi - lo + 1 > rows) {
+    // Keep the window of `rows` buckets that holds the most events.
+    let best = lo;
+    let bestSum = -1;
+    for (let s = lo; s + rows - 1 <= hi; s++) {
+      let sum = 0;
+      for (let i = s; i < s + rows; i++) sum += h.slots[i];
+      if (sum > bestSum) {
+        bestSum = sum;
+        best = s;
+      }
+    }
+    lo = best;
+    hi = best + rows - 1;
+  }
+  let max = 0;
+  for (let i = lo; i <= hi; i++) max = Math.max(max, h.slots[i]);
+  const labelW = 13;
+  const countW = 7;
+  const barW = Math.max(1, ctx.width - labelW - countW - 2);
+  const out: string[] = [];
+  for (let i = lo; i <= hi; i++) {
+    const c = h.slots[i] ?? 0;
+    const b = bar(max ? c / max : 0, barW);
+    const colored = ctx.color ? `{cyan-fg}${pad(b, barW)}{/cyan-fg}` : pad(b, barW);
+    out.push(`${pad(slotLabel(i), labelW, true)} ${colored} ${pad(formatRate(c), countW, true)}`);
+  }
+  return out;
+}

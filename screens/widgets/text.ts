@@ -1,0 +1,66 @@
+/**
+ * Text helpers for screens: safe display of system strings, padding, number formats.
+ */
+
+/**
+ * Makes text from the system safe to draw: control characters (including ESC, so no escape
+ * sequence reaches the terminal), DEL and C1 controls become "?" or a visible escape, and
+ * blessed's tag braces are escaped. Lengths are capped.
+ */
+export function escapeText(s: string, max = 512): string {
+  let out = '';
+  for (const ch of s.length > max ? s.slice(0, max) + '…' : s) {
+    const c = ch.codePointAt(0)!;
+    if (c < 0x20 || c === 0x7f || (c >= 0x80 && c < 0xa0)) out += c === 0x1b ? '^[' : '?';
+    else if (ch === '{') out += '{open}';
+    else if (ch === '}') out += '{close}';
+    else if (ch === '\ufffd') out += '?';
+    else out += ch;
+  }
+  return out;
+}
+
+/** Visible width of a line that may contain blessed tags. */
+export function visibleLength(s: string): number {
+  return s.replace(/\{(open|close)\}/g, 'x').replace(/\{\/?[a-z0-9-]*\}/gi, '').length;
+}
+
+/** Pads (or cuts) plain text to exactly `n` columns; `right` aligns to the right. */
+export function pad(s: string, n: number, right = false): string {
+  if (s.length > n) return n <= 1 ? s.slice(0, n) : s.slice(0, n - 1) + '…';
+  return right ? s.padStart(n) : s.padEnd(n);
+}
+
+/** A count per second as a short label: 950, 12.3K, 4.5M. */
+export function formatRate(v: number): string {
+  if (v < 1000) return v < 10 && v % 1 ? v.toFixed(1) : String(Math.round(v));
+  if (v < 1e6) return `${(v / 1e3).toFixed(v < 1e4 ? 1 : 0)}K`;
+  return `${(v / 1e6).toFixed(1)}M`;
+}
+
+/** A byte count as a short label: 512B, 4.0K, 12M, 1.5G (binary units). */
+export function formatBytes(v: number): string {
+  const units = ['B', 'K', 'M', 'G', 'T'];
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return i === 0 ? `${Math.round(v)}B` : `${v.toFixed(v < 10 ? 1 : 0)}${units[i]}`;
+}
+
+/** A percentage with one decimal below 10: 0.5%, 42%. */
+export function formatPct(v: number | null): string {
+  if (v === null || !isFinite(v)) return '-';
+  return v < 10 ? `${v.toFixed(1)}%` : `${Math.round(v)}%`;
+}
+
+/** A duration in seconds as d+hh:mm or hh:mm:ss. */
+export function formatUptime(s: number): string {
+  const d = Math.floor(s / 86400);
+  const h = Math.floor((s % 86400) / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const sec = Math.floor(s % 60);
+  const two = (n: number) => String(n).padStart(2, '0');
+  return d > 0 ? `${d}d ${two(h)}:${two(m)}` : `${two(h)}:${two(m)}:${two(sec)}`;
+}
