@@ -1,6 +1,7 @@
 /**
  * The contract of an overview panel: a pure function from one probe's part of the Snapshot to
- * the lines of its box. The overview places panels; a panel never reads anything else.
+ * the lines of its box; `history` is this probe's part of the last HISTORY_TICKS snapshots,
+ * oldest first, the current one last. The overview places panels; a panel never reads anything else.
  */
 import type { ProbeSnap } from '../../src/model/snapshot';
 
@@ -16,4 +17,7 @@ export interface PanelContext {
  * Lines may carry blessed tags ({bold}, {red-fg}, ...); text from the system must go through
  * escapeText() so that a "{" in a process name is shown, not interpreted.
  */
-export type PanelRenderer<T> = (data: ProbeSnap<T>, ctx: PanelContext) => string[];
+export type PanelRenderer<T> = (data: ProbeSnap<T>, ctx: PanelContext, history: readonly ProbeSnap<T>[]) => string[];
+
+/** How many past snapshots the overview keeps for panels' history (5 minutes at 1 s). */
+export const HISTORY_TICKS = 600;
