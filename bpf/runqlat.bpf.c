@@ -64,7 +64,7 @@ static __always_inline bool tgid_wanted(__u32 tgid)
 }
 
 /* Record one run-queue wait of `delta_ns` for the process `tgid`. */
-static __always_inline void record(__u32 tgid, const char *comm_src, __u64 delta_ns)
+static __always_inline void record(__u32 tgid, struct task_struct *t, __u64 delta_ns)
 {
 	static const struct rq_proc zero = {};
 	struct rq_stats *st;
@@ -88,7 +88,8 @@ static __always_inline void record(__u32 tgid, const char *comm_src, __u64 delta
 		p = bpf_map_lookup_elem(&rq_procs, &tgid);
 		if (!p)
 			return;
-		bpf_probe_read_kernel_str(p->comm, sizeof(p->comm), comm_src);
+		/* The process's name, not the thread's (threads rename themselves). */
+		BPF_CORE_READ_STR_INTO(&p->comm, t, group_leader, comm);
 	}
 	hist_add_atomic(&p->h, delta_ns);
 }
@@ -147,7 +148,7 @@ int BPF_PROG(rq_switch_btf, bool preempt, struct task_struct *prev, struct task_
 		return 0;
 	}
 	now = bpf_ktime_get_ns();
-	record(next->tgid, next->comm, now - *ts);
+	record(next->tgid, next, now - *ts);
 	*ts = 0;
 	return 0;
 }
@@ -197,6 +198,6 @@ int BPF_PROG(rq_switch_raw, bool preempt, struct task_struct *prev, struct task_
 	}
 	delta = bpf_ktime_get_ns() - *ts;
 	bpf_map_delete_elem(&rq_start_tid, &tid);
-	record(BPF_CORE_READ(next, tgid), next->comm, delta);
+	record(BPF_CORE_READ(next, tgid), next, delta);
 	return 0;
 }

@@ -1,0 +1,58 @@
+/**
+ * The header: host, kernel, uptime, load, CPU split, interval and a one-line probe status.
+ */
+import type { Snapshot } from '../src/model/snapshot';
+import type { HostInfo } from '../src/procfs/system';
+import { escapeText, formatPct, formatUptime } from './widgets/text';
+
+/** What the header shows besides the snapshot. */
+export interface HeaderInfo {
+  host: HostInfo;
+  intervalMs: number; // the configured refresh interval
+  mode: string; // "live", "paused", "replay 12:03:01"...
+}
+
+/** The two header lines for `width` columns (blessed tags included). */
+export function headerLines(snap: Snapshot | undefined, info: HeaderInfo, width: number, color: boolean): string[] {
+  const b = (s: string) => `{bold}${s}{/bold}`;
+  // [text, priority]: when the line is too long the lowest priorities go first.
+  const parts: [string, number][] = [[b('probetop'), 9], [escapeText(info.host.hostname), 8]];
+  if (snap) {
+    const s = snap.system;
+    parts.push([`load ${s.loadavg.map((l) => l.toFixed(2)).join(' ')}`, 6]);
+    if (s.cpuPct) parts.push([`cpu ${formatPct(s.cpuPct.user)} usr ${formatPct(s.cpuPct.system)} sys ${formatPct(s.cpuPct.iowait)} io`, 7]);
+  }
+  parts.push([`every ${(info.intervalMs / 1000).toFixed(info.intervalMs % 1000 ? 1 : 0)}s`, 5], [info.mode, 9]);
+  if (snap) parts.push([`up ${formatUptime(snap.system.uptimeS)}`, 3]);
+  parts.push([`kernel ${escapeText(info.host.kernel)}`, 2]);
+  const line1 = fitByPriority(parts, width);
+  const probes = (snap?.probes ?? []).map((p) => {
+    if (p.status === 'ok') return color ? `${p.name} {green-fg}${p.variant}{/green-fg}` : `${p.name} ${p.variant}`;
+    if (p.status === 'disabled') return `${p.name} off`;
+    return color ? `${p.name} {yellow-fg}unavailable{/yellow-fg}` : `${p.name} unavailable`;
+  });
+  const line2 = fit(['probes:', ...probes], width);
+  return [line1, line2];
+}
+
+function visible(s: string): number {
+  return s.replace(/\{\/?[a-z-]+\}/g, '').length;
+}
+
+/** Joins parts with two spaces, dropping the least important until they fit. */
+function fitByPriority(parts: [string, number][], width: number): string {
+  const p = parts.slice();
+  while (p.length > 1 && visible(p.map((x) => x[0]).join('  ')) > width) {
+    let low = 0;
+    for (let i = 1; i < p.length; i++) if (p[i][1] < p[low][1]) low = i;
+    p.splice(low, 1);
+  }
+  return p.map((x) => x[0]).join('  ');
+}
+
+/** Joins parts with two spaces, dropping from the end until they fit. */
+function fit(parts: string[], width: number): string {
+  const p = parts.slice();
+  while (p.length > 1 && visible(p.join('  ')) > width) p.pop();
+  return p.join('  ');
+}

@@ -1,0 +1,38 @@
+/**
+ * The help screen: every key, by mode.
+ */
+
+/** One key binding as the help screen and the footer show it. */
+export interface KeyHelp {
+  keys: string;
+  what: string;
+}
+
+/** Keys of the overview. */
+export const OVERVIEW_KEYS: KeyHelp[] = [
+  { keys: 'q, F10, Ctrl-C', what: 'quit (detaches every probe, restores the terminal)' },
+  { keys: '?, h, F1', what: 'this help' },
+  { keys: 'd', what: 'probe status: variants in use, why a probe is unavailable, libbpf log' },
+  { keys: 'Space', what: 'pause the display (probes keep counting)' },
+  { keys: 'Esc', what: 'back to the overview' },
+];
+
+/** The help screen's lines. */
+export function helpLines(): string[] {
+  const w = Math.max(...OVERVIEW_KEYS.map((k) => k.keys.length));
+  return [
+    '{bold}probetop — keys{/bold}',
+    '',
+    ...OVERVIEW_KEYS.map((k) => `  ${k.keys.padEnd(w)}   ${k.what}`),
+    '',
+    'Histograms are log2 buckets of the interval; p50/p90/p99 are interpolated inside a bucket,',
+    'max< is the upper bound of the highest non-empty bucket.',
+    '',
+    'Press Esc or q to close this help.',
+  ];
+}
+
+/** The footer line for the overview. */
+export function overviewFooter(paused: boolean): string {
+  return ` q quit  ? help  d probes  Space ${paused ? 'resume' : 'pause'}`;
+}

@@ -1,0 +1,103 @@
+/**
+ * The overview screen: header, one panel per probe, the process area and a key footer — all
+ * drawn from one Snapshot per tick. It never mutates the snapshot.
+ */
+import blessed from 'blessed';
+import type { Snapshot, ProbeSnap } from '../src/model/snapshot';
+import { headerLines, HeaderInfo } from './header';
+import { overviewLayout, OverviewLayout, MIN_COLS, MIN_ROWS, Rect } from './layout';
+import type { PanelContext, PanelRenderer } from './panels/types';
+import { renderRunqlat } from './panels/runqlat';
+import { processAreaLines } from './procarea';
+
+/** A panel of the overview: its title and how it is drawn from the snapshot. */
+export interface PanelDef {
+  name: string;
+  title: string;
+  select(s: Snapshot): ProbeSnap<unknown>;
+  render: PanelRenderer<any>;
+}
+
+/** The overview's panels, in screen order. */
+export const PANELS: PanelDef[] = [
+  { name: 'runqlat', title: 'Run-queue latency', select: (s) => s.runqlat, render: renderRunqlat },
+];
+
+/** Everything the overview needs to draw. */
+export interface OverviewInput {
+  snap: Snapshot | undefined;
+  history: readonly Snapshot[];
+  info: HeaderInfo;
+  color: boolean;
+  footer: string;
+}
+
+function place(el: blessed.Widgets.BoxElement, r: Rect): void {
+  el.left = r.left;
+  el.top = r.top;
+  el.width = r.width;
+  el.height = r.height;
+}
+
+/** The overview's blessed widgets on a screen. */
+export class OverviewScreen {
+  private header: blessed.Widgets.BoxElement;
+  private panels: blessed.Widgets.BoxElement[];
+  private procs: blessed.Widgets.BoxElement;
+  private footer: blessed.Widgets.BoxElement;
+  private tooSmall: blessed.Widgets.BoxElement;
+  private layout: OverviewLayout | null = null;
+
+  constructor(private screen: blessed.Widgets.Screen, color: boolean) {
+    const style = color ? { border: { fg: 'blue' }, label: { bold: true } } : { label: { bold: true } };
+    this.header = blessed.box({ parent: screen, tags: true, height: 2 });
+    this.panels = PANELS.map((p) =>
+      blessed.box({ parent: screen, tags: true, border: { type: 'line' }, label: ` ${p.title} `, style }),
+    );
+    this.procs = blessed.box({ parent: screen, tags: true, border: { type: 'line' }, label: ' Processes ', style });
+    this.footer = blessed.box({ parent: screen, tags: true, height: 1, style: color ? { bg: 'blue', fg: 'white' } : { inverse: true } });
+    this.tooSmall = blessed.box({ parent: screen, tags: true, top: 0, left: 0, width: '100%', height: '100%', hidden: true });
+  }
+
+  /** Shows or hides every widget of this screen. */
+  setVisible(v: boolean): void {
+    for (const el of [this.header, ...this.panels, this.procs, this.footer]) v ? el.show() : el.hide();
+    if (!v) this.tooSmall.hide();
+  }
+
+  /** Redraws the widgets' content for `input` at the screen's current size. */
+  render(input: OverviewInput): void {
+    const cols = this.screen.width as number;
+    const rows = this.screen.height as number;
+    this.layout = overviewLayout(cols, rows, PANELS.length);
+    if (!this.layout) {
+      this.setVisible(false);
+      this.tooSmall.show();
+      this.tooSmall.setContent(`terminal too small: ${cols}x${rows}\nprobetop needs at least ${MIN_COLS}x${MIN_ROWS}\n(resize, or press q to quit)`);
+      return;
+    }
+    this.tooSmall.hide();
+    this.setVisible(true);
+    const L = this.layout;
+    place(this.header, L.header);
+    this.header.setContent(headerLines(input.snap, input.info, L.header.width, input.color).join('\n'));
+    PANELS.forEach((p, i) => {
+      const box = this.panels[i];
+      place(box, L.panels[i]);
+      const ctx: PanelContext = { width: L.panels[i].width - 2, height: L.panels[i].height - 2, color: input.color };
+      if (!input.snap) {
+        box.setContent('waiting for the first interval…');
+        return;
+      }
+      const history = input.history.map((s) => p.select(s));
+      box.setContent(p.render(p.select(input.snap), ctx, history).slice(0, ctx.height).join('\n'));
+    });
+    place(this.procs, L.procs);
+    const pctx = { width: L.procs.width - 2, height: L.procs.height - 2, color: input.color };
+    const area = processAreaLines(input.snap, pctx);
+    this.procs.setLabel(` ${area.title} `);
+    this.procs.setContent(area.lines.join('\n'));
+    place(this.footer, L.footer);
+    this.footer.setContent(input.footer);
+  }
+}

@@ -1,0 +1,37 @@
+/**
+ * The probe-status view: per probe the variant in use, or why it is unavailable with each
+ * variant tried and the verifier's last lines; then libbpf's recent log.
+ */
+import type { Snapshot } from '../src/model/snapshot';
+import type { ProbeLoadInfo } from '../src/sampler';
+import type { LogLine } from '../src/bpf/object';
+import { escapeText } from './widgets/text';
+
+/** What the probe-status view shows. */
+export interface ProbesViewInput {
+  snap: Snapshot | undefined;
+  loadInfo: readonly ProbeLoadInfo[];
+  log: readonly LogLine[];
+  color: boolean;
+}
+
+/** The probe-status view's lines (blessed tags included). */
+export function probeStatusLines(input: ProbesViewInput, width: number): string[] {
+  const c = (color: string, s: string) => (input.color ? `{${color}-fg}${s}{/${color}-fg}` : s);
+  const out: string[] = ['{bold}Probes{/bold}', ''];
+  for (const p of input.loadInfo) {
+    const now = input.snap?.probes.find((x) => x.name === p.name);
+    if (now?.status === 'ok') out.push(`  ${p.name.padEnd(12)} ${c('green', 'running')}  variant ${now.variant}`);
+    else if (now?.status === 'disabled' || p.reason === 'disabled') out.push(`  ${p.name.padEnd(12)} disabled`);
+    else out.push(`  ${p.name.padEnd(12)} ${c('yellow', 'unavailable')}: ${escapeText(now?.status === 'unavailable' ? now.reason : p.reason ?? '')}`);
+    for (const a of p.attempts) {
+      out.push(`      tried ${a.variant}: ${escapeText(a.error)}`);
+      for (const l of a.logTail ?? []) out.push(`        ${escapeText(l).slice(0, Math.max(10, width - 10))}`);
+    }
+  }
+  out.push('', '{bold}libbpf log{/bold} (warnings and info; --log FILE keeps all of it)', '');
+  const tail = input.log.slice(-40);
+  if (tail.length === 0) out.push('  (empty)');
+  for (const l of tail) out.push(`  ${new Date(l.ts).toISOString().slice(11, 19)} ${l.level.padEnd(5)} ${escapeText(l.text).slice(0, Math.max(10, width - 20))}`);
+  return out;
+}

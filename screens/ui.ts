@@ -1,0 +1,111 @@
+/**
+ * The terminal UI: one blessed screen, the views on it (overview, probe status, help), and key
+ * handling. It draws what it is given and reports what the user asked for; it never samples.
+ */
+import blessed from 'blessed';
+import type { Snapshot } from '../src/model/snapshot';
+import type { ProbeLoadInfo } from '../src/sampler';
+import type { LogLine } from '../src/bpf/object';
+import type { HostInfo } from '../src/procfs/system';
+import { OverviewScreen } from './overview';
+import { probeStatusLines } from './probes';
+import { helpLines, overviewFooter } from './help';
+
+/** Which view is on screen. */
+export type ViewMode = 'overview' | 'probes' | 'help';
+
+/** Options of the UI. */
+export interface UiOptions {
+  host: HostInfo;
+  intervalMs: number;
+  color: boolean;
+  screen?: blessed.Widgets.Screen; // tests pass an off-screen one
+  onQuit(): void;
+  loadInfo(): readonly ProbeLoadInfo[];
+  log(): readonly LogLine[];
+}
+
+/** The running UI. */
+export class Ui {
+  readonly screen: blessed.Widgets.Screen;
+  private overview: OverviewScreen;
+  private page: blessed.Widgets.BoxElement;
+  mode: ViewMode = 'overview';
+  paused = false;
+  private snap: Snapshot | undefined;
+  private history: Snapshot[] = [];
+  private destroyed = false;
+
+  constructor(private opts: UiOptions) {
+    this.screen =
+      opts.screen ??
+      blessed.screen({ smartCSR: true, fullUnicode: true, forceUnicode: true, title: 'probetop', warnings: false, autoPadding: true } as blessed.Widgets.IScreenOptions);
+    // Draw borders as Unicode box characters, not the VT100 alternate charset: every terminal
+    // that runs probetop speaks UTF-8, and ACS shows as "lqqk" in tmux captures and some terminals.
+    (this.screen as unknown as { tput: { brokenACS: boolean } }).tput.brokenACS = true;
+    this.overview = new OverviewScreen(this.screen, opts.color);
+    this.page = blessed.box({
+      parent: this.screen, tags: true, top: 0, left: 0, width: '100%', height: '100%', hidden: true,
+      scrollable: true, alwaysScroll: true, keys: true, vi: true,
+    });
+    this.screen.key(['q'], () => (this.mode === 'overview' ? this.opts.onQuit() : this.setMode('overview')));
+    this.screen.key(['f10', 'C-c'], () => this.opts.onQuit());
+    this.screen.key(['?', 'h', 'f1'], () => this.setMode(this.mode === 'help' ? 'overview' : 'help'));
+    this.screen.key(['d'], () => this.setMode(this.mode === 'probes' ? 'overview' : 'probes'));
+    this.screen.key(['escape', 'backspace'], () => this.setMode('overview'));
+    this.screen.key(['space'], () => {
+      this.paused = !this.paused;
+      this.draw();
+    });
+    this.screen.on('resize', () => this.draw());
+  }
+
+  /** Switches view and redraws. */
+  setMode(mode: ViewMode): void {
+    this.mode = mode;
+    this.draw();
+  }
+
+  /** Takes a new snapshot (kept in history even while paused) and redraws unless paused. */
+  update(snap: Snapshot): void {
+    this.history.push(snap);
+    if (this.history.length > 600) this.history.splice(0, this.history.length - 600);
+    if (this.paused) return;
+    this.snap = snap;
+    this.draw();
+  }
+
+  /** Redraws the current view. */
+  draw(): void {
+    if (this.destroyed) return;
+    const color = this.opts.color;
+    if (this.mode === 'overview') {
+      this.page.hide();
+      this.overview.render({
+        snap: this.snap,
+        history: this.snap ? this.history.slice(0, this.history.indexOf(this.snap) + 1) : [],
+        info: { host: this.opts.host, intervalMs: this.opts.intervalMs, mode: this.paused ? (color ? '{yellow-fg}PAUSED{/yellow-fg}' : 'PAUSED') : 'live' },
+        color,
+        footer: overviewFooter(this.paused),
+      });
+    } else {
+      this.overview.setVisible(false);
+      const width = this.screen.width as number;
+      const lines =
+        this.mode === 'help'
+          ? helpLines()
+          : probeStatusLines({ snap: this.snap, loadInfo: this.opts.loadInfo(), log: this.opts.log(), color }, width);
+      this.page.setContent(lines.join('\n'));
+      this.page.show();
+      this.page.focus();
+    }
+    this.screen.render();
+  }
+
+  /** Restores the terminal. Safe to call more than once. */
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.screen.destroy();
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * The interactive app: sampler + UI + one tick timer, and the one shutdown path that every
+ * exit takes (q, Ctrl-C, SIGTERM, SIGHUP, an uncaught exception): stop the timer, restore the
+ * terminal, detach every probe, then print what went wrong, if anything.
+ */
+import fs from 'node:fs';
+import { Sampler } from './sampler';
+import { buildSnapshot } from './model/snapshot';
+import type { Sample } from './model/sample';
+import { hostInfo } from './procfs/system';
+import { libbpfLog, LogLine } from './bpf/object';
+import { Ui } from '../screens/ui';
+
+/** Options of the interactive app. */
+export interface AppOptions {
+  intervalMs: number;
+  logFile?: string;
+  color: boolean;
+  disable?: string[];
+}
+
+/** Runs the TUI until the user quits; resolves with the exit code. */
+export function runApp(opts: AppOptions): Promise<number> {
+  return new Promise((resolve) => {
+    let logFd: number | undefined;
+    if (opts.logFile) logFd = fs.openSync(opts.logFile, 'a', 0o600);
+    const writeLog = (l: LogLine) => {
+      if (logFd !== undefined) fs.writeSync(logFd, `${new Date(l.ts).toISOString()} libbpf ${l.level}: ${l.text}\n`);
+    };
+    const sampler = new Sampler({ onLog: writeLog, disable: opts.disable });
+    let timer: NodeJS.Timeout | undefined;
+    let ui: Ui | undefined;
+    let done = false;
+
+    const shutdown = (code: number, err?: unknown) => {
+      if (done) return;
+      done = true;
+      if (timer) clearInterval(timer);
+      try {
+        ui?.destroy();
+      } catch {
+        /* the terminal is as restored as it can be */
+      }
+      sampler.close();
+      if (err) {
+        const msg = err instanceof Error ? err.stack ?? err.message : String(err);
+        process.stderr.write(`probetop: ${msg}\n`);
+        if (logFd !== undefined) fs.writeSync(logFd, `${new Date().toISOString()} fatal: ${msg}\n`);
+      }
+      if (logFd !== undefined) fs.closeSync(logFd);
+      for (const [sig, h] of handlers) process.off(sig, h);
+      resolve(code);
+    };
+    const handlers: [string, (...a: any[]) => void][] = [
+      ['SIGINT', () => shutdown(130)],
+      ['SIGTERM', () => shutdown(143)],
+      ['SIGHUP', () => shutdown(129)],
+      ['uncaughtException', (e: unknown) => shutdown(70, e)],
+      ['unhandledRejection', (e: unknown) => shutdown(70, e)],
+    ];
+    for (const [sig, h] of handlers) process.on(sig, h);
+
+    try {
+      sampler.start();
+      ui = new Ui({
+        host: hostInfo(),
+        intervalMs: opts.intervalMs,
+        color: opts.color,
+        onQuit: () => shutdown(0),
+        loadInfo: () => sampler.loadInfo,
+        log: libbpfLog,
+      });
+      let prev: Sample = sampler.sample();
+      ui.draw();
+      timer = setInterval(() => {
+        try {
+          const cur = sampler.sample();
+          ui!.update(buildSnapshot(cur, prev));
+          prev = cur;
+        } catch (e) {
+          shutdown(70, e);
+        }
+      }, opts.intervalMs);
+    } catch (e) {
+      shutdown(70, e);
+    }
+  });
+}

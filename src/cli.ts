@@ -1,0 +1,104 @@
+#!/usr/bin/env node
+/**
+ * The command line: options as data fed to commander; bad values exit with code 2.
+ */
+import { Command, InvalidArgumentError, CommanderError } from 'commander';
+import fs from 'node:fs';
+import path from 'node:path';
+import { PROBE_NAMES } from './probes';
+
+/** Exit code for invalid command-line input. */
+export const EXIT_USAGE = 2;
+
+/** Parses a refresh interval in ms (100 ms to 1 hour). */
+export function parseInterval(v: string): number {
+  if (!/^\d+$/.test(v.trim())) throw new InvalidArgumentError(`"${v}" is not a whole number of milliseconds`);
+  const n = Number(v);
+  if (n < 100 || n > 3_600_000) throw new InvalidArgumentError(`${n} ms is out of range (100 to 3600000)`);
+  return n;
+}
+
+/** Parses a comma-separated list of probe names. */
+export function parseProbeList(v: string): string[] {
+  const names = v.split(',').map((s) => s.trim()).filter(Boolean);
+  const bad = names.filter((n) => !(PROBE_NAMES as string[]).includes(n));
+  if (bad.length) throw new InvalidArgumentError(`unknown probe ${bad.join(', ')} (probes: ${PROBE_NAMES.join(', ')})`);
+  return names;
+}
+
+/** Checks that a log file can be opened for appending, before the TUI starts. */
+export function parseLogFile(v: string): string {
+  const p = path.resolve(v);
+  try {
+    fs.closeSync(fs.openSync(p, 'a', 0o600));
+  } catch (e) {
+    throw new InvalidArgumentError(`cannot write ${p}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  return p;
+}
+
+function version(): string {
+  try {
+    return JSON.parse(fs.readFileSync(path.resolve(__dirname, '..', '..', 'package.json'), 'utf8')).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** Builds the commander program (exported for tests). */
+export function buildProgram(): Command {
+  const program = new Command('probetop')
+    .description('A top-like monitor with always-on eBPF probes: run-queue latency and more, redrawn every interval.')
+    .version(version(), '-V, --version')
+    .option('-i, --interval <ms>', 'refresh interval in milliseconds', parseInterval, 1000)
+    .option('--log <file>', "append libbpf's log and fatal errors to FILE", parseLogFile)
+    .option('--disable <probes>', `comma-separated probes not to load (${PROBE_NAMES.join(', ')})`, parseProbeList, [])
+    .option('--no-color', 'no colours (also when NO_COLOR is set)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  sudo probetop                      watch run-queue latency, refreshed every second
+  sudo probetop --interval 500       refresh twice a second
+  sudo probetop --log /tmp/pt.log    keep libbpf's messages in a file
+  sudo probetop --disable runqlat    start without the run-queue probe
+
+Keys: q quit, ? help, d probe status, Space pause.
+probetop needs root (or CAP_BPF + CAP_PERFMON) and a kernel with BTF.`,
+    )
+    .exitOverride()
+    .configureOutput({ outputError: (s, write) => write(`probetop: ${s.replace(/^error: /, '')}`) });
+  return program;
+}
+
+/** Entry point: parses argv, runs the app, exits with its code. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    program.parse(argv);
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+      return EXIT_USAGE;
+    }
+    throw e;
+  }
+  const o = program.opts<{ interval: number; log?: string; disable: string[]; color: boolean }>();
+  if (!process.stdout.isTTY) {
+    process.stderr.write('probetop: standard output is not a terminal (the monitor needs one)\n');
+    return EXIT_USAGE;
+  }
+  const color = o.color && !process.env.NO_COLOR;
+  const { runApp } = await import('./app');
+  return runApp({ intervalMs: o.interval, logFile: o.log, color, disable: o.disable });
+}
+
+if (require.main === module) {
+  main(process.argv).then(
+    (code) => process.exit(code),
+    (e) => {
+      process.stderr.write(`probetop: ${(e as Error).stack ?? e}\n`);
+      process.exit(70);
+    },
+  );
+}
