@@ -22,7 +22,6 @@ export function headerLines(snap: Snapshot | undefined, info: HeaderInfo, width:
     parts.push([`load ${s.loadavg.map((l) => l.toFixed(2)).join(' ')}`, 6]);
     if (s.cpuPct) parts.push([`cpu ${formatPct(s.cpuPct.user)} usr ${formatPct(s.cpuPct.system)} sys ${formatPct(s.cpuPct.iowait)} io`, 7]);
   }
-  parts.push([`every ${(info.intervalMs / 1000).toFixed(info.intervalMs % 1000 ? 1 : 0)}s`, 5], [info.mode, 9]);
   if (snap) parts.push([`up ${formatUptime(snap.system.uptimeS)}`, 3]);
   parts.push([`kernel ${escapeText(info.host.kernel)}`, 2]);
   const line1 = fitByPriority(parts, width);
@@ -31,7 +30,8 @@ export function headerLines(snap: Snapshot | undefined, info: HeaderInfo, width:
     if (p.status === 'disabled') return `${p.name} off`;
     return color ? `${p.name} {yellow-fg}unavailable{/yellow-fg}` : `${p.name} unavailable`;
   });
-  const line2 = fit(['probes:', ...probes], width);
+  const every = `every ${(info.intervalMs / 1000).toFixed(info.intervalMs % 1000 ? 1 : 0)}s`;
+  const line2 = fit([info.mode, every, ' probes:', ...probes], width);
   return [line1, line2];
 }
 

@@ -4,7 +4,7 @@
  */
 import type { Snapshot } from '../src/model/snapshot';
 import { formatUs } from '../src/model/hist';
-import { escapeText, formatRate, pad } from './widgets/text';
+import { cell, formatRate, pad } from './widgets/text';
 import type { PanelContext } from './panels/types';
 
 /** Title and lines of the process area. */
@@ -17,7 +17,7 @@ export function processAreaLines(snap: Snapshot | undefined, ctx: PanelContext):
   const perSec = snap.intervalMs > 0 ? 1000 / snap.intervalMs : 0;
   for (const p of snap.runqlat.data.procs.slice(0, Math.max(0, ctx.height - 1))) {
     lines.push(
-      `${pad(String(p.pid), 8, true)} ${escapeText(pad(p.comm, 16))} ${pad(p.waitMsPerSec.toFixed(1), 10, true)} ${pad(formatRate(p.count * perSec), 8, true)} ${pad(formatUs(p.meanUs), 8, true)} ${pad(formatUs(p.p99Us), 8, true)}`,
+      `${pad(String(p.pid), 8, true)} ${cell(p.comm, 16)} ${pad(p.waitMsPerSec.toFixed(1), 10, true)} ${pad(formatRate(p.count * perSec), 8, true)} ${pad(formatUs(p.meanUs), 8, true)} ${pad(formatUs(p.p99Us), 8, true)}`,
     );
   }
   if (lines.length === 1) lines.push('no process waited for a CPU in this interval');

@@ -43,7 +43,14 @@ export function histogramRows(h: Hist, ctx: PanelContext, rows: number): string[
   if (lo < 0) return [pad('no events in this interval', ctx.width)];
   let hi = h.slots.length - 1;
   while (hi > lo && h.slots[hi] === 0) hi--;
-  if (hi - lo + 1 > rows) {
+  let show: number[] = [];
+  for (let i = lo; i <= hi; i++) show.push(i);
+  if (show.length > rows) {
+    // Too many rows: leave out the empty buckets first, so that a tail bucket stays visible.
+    const nonEmpty = show.filter((i) => h.slots[i] > 0);
+    if (nonEmpty.length <= rows) show = nonEmpty;
+  }
+  if (show.length > rows) {
     // Keep the window of `rows` buckets that holds the most events.
     let best = lo;
     let bestSum = -1;
@@ -55,16 +62,16 @@ export function histogramRows(h: Hist, ctx: PanelContext, rows: number): string[
         best = s;
       }
     }
-    lo = best;
-    hi = best + rows - 1;
+    show = [];
+    for (let i = best; i < best + rows; i++) show.push(i);
   }
   let max = 0;
-  for (let i = lo; i <= hi; i++) max = Math.max(max, h.slots[i]);
+  for (const i of show) max = Math.max(max, h.slots[i]);
   const labelW = 13;
   const countW = 7;
   const barW = Math.max(1, ctx.width - labelW - countW - 2);
   const out: string[] = [];
-  for (let i = lo; i <= hi; i++) {
+  for (const i of show) {
     const c = h.slots[i] ?? 0;
     const b = bar(max ? c / max : 0, barW);
     const colored = ctx.color ? `{cyan-fg}${pad(b, barW)}{/cyan-fg}` : pad(b, barW);

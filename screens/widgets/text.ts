@@ -31,6 +31,19 @@ export function pad(s: string, n: number, right = false): string {
   return right ? s.padStart(n) : s.padEnd(n);
 }
 
+/** Raw text from the system, escaped and then padded or cut to exactly `n` visible columns. */
+export function cell(raw: string, n: number, right = false): string {
+  let e = escapeText(raw, n + 8);
+  // Cut by visible length without splitting an {open}/{close} escape.
+  while (visibleLength(e) > n) {
+    const m = /(\{open\}|\{close\}|.)$/u.exec(e.endsWith('…') ? e.slice(0, -1) : e);
+    e = (e.endsWith('…') ? e.slice(0, -1) : e).slice(0, e.length - (e.endsWith('…') ? 1 : 0) - (m ? m[0].length : 1));
+    if (visibleLength(e) < n) e += '…';
+  }
+  const fill = ' '.repeat(Math.max(0, n - visibleLength(e)));
+  return right ? fill + e : e + fill;
+}
+
 /** A count per second as a short label: 950, 12.3K, 4.5M. */
 export function formatRate(v: number): string {
   if (v < 1000) return v < 10 && v % 1 ? v.toFixed(1) : String(Math.round(v));

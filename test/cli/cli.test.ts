@@ -1,0 +1,50 @@
+/**
+ * The command line as a user meets it: bad values get a clear message and exit code 2.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+
+const CLI = path.resolve(__dirname, '..', '..', 'src', 'cli.js');
+
+function run(...args: string[]) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 15000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+for (const [args, pattern] of [
+  [['--interval', 'abc'], /"abc" is not a whole number of milliseconds/],
+  [['--interval', '5'], /5 ms is out of range/],
+  [['--interval', '-100'], /not a whole number|out of range|unknown option/],
+  [['--interval'], /argument missing/],
+  [['--disable', 'nosuchprobe'], /unknown probe nosuchprobe/],
+  [['--log', '/nonexistent-dir/x.log'], /cannot write \/nonexistent-dir\/x\.log: ENOENT/],
+  [['--bogus'], /unknown option '--bogus'/],
+] as const) {
+  test(`probetop ${args.join(' ')} → exit 2 with a clear message`, () => {
+    const r = run(...args);
+    assert.equal(r.code, 2, `exit code (stderr: ${r.err})`);
+    assert.match(r.err, pattern);
+    assert.match(r.err, /^probetop: /m);
+  });
+}
+
+test('--help lists the options and ends with examples; exit 0', () => {
+  const r = run('--help');
+  assert.equal(r.code, 0);
+  assert.match(r.out, /--interval <ms>/);
+  assert.match(r.out, /Examples:\n {2}sudo probetop/);
+});
+
+test('--version prints the package version', () => {
+  const r = run('--version');
+  assert.equal(r.code, 0);
+  assert.match(r.out.trim(), /^\d+\.\d+\.\d+$/);
+});
+
+test('without a terminal the monitor refuses to start, exit 2', () => {
+  const r = run('--interval', '500');
+  assert.equal(r.code, 2);
+  assert.match(r.err, /not a terminal/);
+});

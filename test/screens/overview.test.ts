@@ -1,0 +1,118 @@
+/**
+ * The overview rendered from a fixture Snapshot into an off-screen terminal, read back as text.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { testScreen } from '../helpers/screen';
+import { Ui } from '../../screens/ui';
+import { buildSnapshot } from '../../src/model/snapshot';
+import { SAMPLE_A, SAMPLE_B } from '../fixtures/samples';
+import type { Sample } from '../../src/model/sample';
+
+const host = { hostname: 'testhost', kernel: '6.18.0-test', arch: 'x64' };
+
+function render(cols: number, rows: number, sample = SAMPLE_B, prev: Sample = SAMPLE_A, color = true) {
+  const t = testScreen(cols, rows);
+  let quit = 0;
+  const ui = new Ui({ host, intervalMs: 1000, color, screen: t.screen, onQuit: () => quit++, loadInfo: () => [], log: () => [] });
+  ui.update(buildSnapshot(sample, prev));
+  return { t, ui, text: t.text(), quits: () => quit };
+}
+
+for (const [cols, rows] of [[80, 24], [160, 48]] as const) {
+  test(`overview at ${cols}x${rows}: header, histogram bars with labels and counts, percentiles`, () => {
+    const { t, text } = render(cols, rows);
+    try {
+      const all = text.join('\n');
+      assert.equal(text.length, rows);
+      assert.ok(text.every((l) => l.length === cols), 'every row is exactly the terminal width');
+      assert.match(text[0], /probetop\s+testhost/);
+      assert.match(text[0], /load 0\.60 0\.40 0\.30/);
+      assert.match(text[1], /runqlat tp_btf/);
+      assert.match(all, /Run-queue latency/);
+      // Buckets with their counts, on one row each.
+      assert.match(all, /4-8us █+\s+600│/);
+      assert.match(all, /64-128us █+.*\s300│/);
+      assert.match(all, /1\.02-2\.05ms █+.*\s90│/);
+      assert.match(all, /8\.19-16\.4ms .*\s10│/);
+      // Percentiles: p50 inside [4,8) µs, p90 at the end of [64,128) µs, p99 at the end of [1.02,2.05) ms.
+      assert.match(all, /p50 7\.3us {2}p90 128us {2}p99 2\.05ms/);
+      assert.match(all, /1000\/s|1\.0K\/s/);
+      // The process area, worst waiter first; a hostile name is shown inert.
+      const i1 = all.indexOf('stress-ng');
+      const i2 = all.indexOf('evil');
+      assert.ok(i1 > 0 && i2 > i1, 'stress-ng (250 ms/s) listed before evil (50 ms/s)');
+      assert.match(all, /4242 stress-ng\s+250\.0/);
+      assert.ok(!all.includes('\x1b'), 'no escape character reaches the screen');
+      assert.match(all, /77 evil\{red-fg\}\^\[\[2 +50\.0/);
+      assert.match(text[rows - 1], /q quit/);
+    } finally {
+      t.destroy();
+    }
+  });
+}
+
+test('resizing redraws for the new size; a terminal too small says so, then recovers', () => {
+  const { t } = render(80, 24);
+  try {
+    t.output.resize(40, 10);
+    t.screen.render();
+    let text = t.text();
+    assert.match(text.join('\n'), /terminal too small: 40x10/);
+    t.output.resize(120, 30);
+    t.screen.render();
+    text = t.text();
+    assert.equal(text[0].length, 120);
+    assert.match(text.join('\n'), /Run-queue latency/);
+    assert.doesNotMatch(text.join('\n'), /too small/);
+  } finally {
+    t.destroy();
+  }
+});
+
+test('keys: ? shows help, d the probe status, Esc returns, q quits', async () => {
+  const { t, quits } = render(80, 24);
+  const wait = () => new Promise((r) => setTimeout(r, 20));
+  try {
+    t.type('?');
+    await wait();
+    assert.match(t.text().join('\n'), /probetop — keys/);
+    t.type('\x1b');
+    await wait();
+    await wait();
+    assert.match(t.text().join('\n'), /Run-queue latency/);
+    t.type('d');
+    await wait();
+    assert.match(t.text().join('\n'), /libbpf log/);
+    t.type('q');
+    await wait();
+    assert.equal(quits(), 0, 'q on a sub-view goes back');
+    assert.match(t.text().join('\n'), /Run-queue latency/);
+    t.type('q');
+    await wait();
+    assert.equal(quits(), 1);
+  } finally {
+    t.destroy();
+  }
+});
+
+test('without colour no colour escapes are produced in the content', () => {
+  const { t, ui } = render(80, 24, SAMPLE_B, SAMPLE_A, false);
+  try {
+    assert.match(t.text().join('\n'), /Run-queue latency/);
+    assert.ok(ui);
+  } finally {
+    t.destroy();
+  }
+});
+
+test('an unavailable probe shows its reason in the panel', () => {
+  const un = (s: Sample): Sample => ({ ...s, probes: { runqlat: { status: 'unavailable', reason: 'rejected by the BPF verifier (Permission denied)' } } });
+  const { t, text } = render(80, 24, un(SAMPLE_B), un(SAMPLE_A));
+  try {
+    assert.match(text.join('\n'), /unavailable: rejected by the BPF verifier/);
+    assert.match(text[1], /runqlat unavailable/);
+  } finally {
+    t.destroy();
+  }
+});

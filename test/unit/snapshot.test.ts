@@ -1,0 +1,84 @@
+/**
+ * buildSnapshot across ticks with literal Samples: deltas, rates, per-process waits, resets,
+ * unavailable probes, and that the inputs are never modified.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { buildSnapshot } from '../../src/model/snapshot';
+import type { Sample } from '../../src/model/sample';
+import type { RunqlatRaw } from '../../src/probes/runqlat';
+
+function sample(monoMs: number, rq: RunqlatRaw | null, cpuUser = 0): Sample {
+  return {
+    ts: 1_700_000_000_000 + monoMs,
+    monoMs,
+    system: { loadavg: [1, 2, 3], uptimeS: 100, ncpu: 2, cpu: { user: cpuUser, nice: 0, system: 0, idle: 100 + monoMs / 10, iowait: 0, irq: 0, softirq: 0, steal: 0 } },
+    probes: { runqlat: rq ? { status: 'ok', variant: 'tp_btf', data: rq } : { status: 'unavailable', reason: 'no BTF' } },
+  };
+}
+
+const rq = (count: number, p1: number, p2: number | null, full = 0): RunqlatRaw => ({
+  hist: { count, sumNs: count * 10_000, slots: [0, 0, 0, count] },
+  procs: [
+    { pid: 10, comm: 'a', hist: { count: p1, sumNs: p1 * 2_000_000, slots: [0, 0, 0, p1] } },
+    ...(p2 === null ? [] : [{ pid: 20, comm: 'b', hist: { count: p2, sumNs: p2 * 1_000_000, slots: [0, 0, p2] } }]),
+  ],
+  procMapFull: full,
+  procMapSize: 2,
+  procMapMax: 100,
+});
+
+test('deltas and rates across two ticks', () => {
+  const a = sample(1000, rq(100, 10, 5));
+  const b = sample(2000, rq(300, 60, 5, 4), 100); // user +100 ticks, idle +100 ticks
+  const frozen = JSON.stringify([a, b]);
+  const s = buildSnapshot(b, a);
+  assert.equal(JSON.stringify([a, b]), frozen, 'inputs untouched');
+  assert.equal(s.intervalMs, 1000);
+  assert.equal(s.runqlat.status, 'ok');
+  if (s.runqlat.status !== 'ok') return;
+  const d = s.runqlat.data;
+  assert.equal(d.hist.count, 200);
+  assert.equal(d.stats.perSec, 200);
+  assert.deepEqual(d.hist.slots, [0, 0, 0, 200]);
+  // pid 10: 50 waits of 2 ms in 1 s = 100 ms/s; pid 20 had no wait this interval: not listed.
+  assert.equal(d.procs.length, 1);
+  assert.equal(d.procs[0].pid, 10);
+  assert.equal(d.procs[0].waitMsPerSec, 100);
+  assert.equal(d.procs[0].count, 50);
+  assert.equal(d.procMapFull, 4);
+  assert.equal(d.procMapFill, 0.02);
+  assert.ok(s.system.cpuPct && Math.abs(s.system.cpuPct.user - 50) < 1e-9);
+});
+
+test('a process whose counters restarted (pid reuse, entry evicted) counts its new reading', () => {
+  const a = sample(0, rq(100, 500, 5));
+  const b = sample(500, rq(150, 3, 5));
+  const s = buildSnapshot(b, a);
+  assert.equal(s.runqlat.status, 'ok');
+  if (s.runqlat.status !== 'ok') return;
+  assert.equal(s.runqlat.data.procs[0].count, 3);
+  assert.equal(s.runqlat.data.procs[0].waitMsPerSec, 12); // 3 × 2 ms in 0.5 s
+});
+
+test('first sample: no interval, no rates', () => {
+  const s = buildSnapshot(sample(0, rq(10, 1, 1)));
+  assert.equal(s.intervalMs, 0);
+  assert.equal(s.system.cpuPct, null);
+  if (s.runqlat.status === 'ok') assert.equal(s.runqlat.data.stats.perSec, 0);
+});
+
+test('an unavailable probe stays unavailable with its reason', () => {
+  const s = buildSnapshot(sample(1000, null), sample(0, null));
+  assert.deepEqual(s.runqlat, { status: 'unavailable', reason: 'no BTF' });
+  assert.deepEqual(s.probes, [{ name: 'runqlat', status: 'unavailable', reason: 'no BTF' }]);
+});
+
+test('a variant change (probe reloaded) does not diff against the old counters', () => {
+  const a = sample(0, rq(1000, 10, 5));
+  const b = sample(1000, rq(20, 2, 1));
+  (b.probes.runqlat as { variant: string }).variant = 'raw_tp';
+  const s = buildSnapshot(b, a);
+  if (s.runqlat.status === 'ok') assert.equal(s.runqlat.data.hist.count, 20);
+  else assert.fail('expected ok');
+});
