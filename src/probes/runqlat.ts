@@ -45,6 +45,7 @@ export const runqlat: ProbeSpec<RunqlatRaw> = {
   name: 'runqlat',
   title: 'run-queue latency',
   object: 'runqlat.bpf.o',
+  layouts: [HIST_LAYOUT, RUNQLAT_CFG, RQ_PROC, RQ_STATS],
   variants: [
     {
       name: 'tp_btf',

@@ -4,6 +4,7 @@
  */
 import type { BpfObject } from '../bpf/object';
 import type { Features } from '../bpf/features';
+import type { StructLayout } from '../bpf/layout';
 
 /** One way to attach a probe; the first variant whose feature test passes and that loads wins. */
 export interface ProbeVariant {
@@ -38,6 +39,8 @@ export interface ProbeSpec<Raw> {
   title: string; // for the probe-status view
   object: string; // file name under build/bpf/
   variants: readonly ProbeVariant[];
+  /** TypeScript views of the structs shared with the BPF object (checked against its BTF). */
+  layouts: readonly StructLayout[];
   /** Writes config into .rodata and sizes maps, before load. */
   configure?(obj: BpfObject, opts: ProbeOptions): void;
   /** Wraps a loaded object into a reader. */
