@@ -14,6 +14,8 @@ export const OVERVIEW_KEYS: KeyHelp[] = [
   { keys: '?, h, F1', what: 'this help' },
   { keys: 'd', what: 'probe status: variants in use, why a probe is unavailable, libbpf log' },
   { keys: 'Space', what: 'pause the display (probes keep counting)' },
+  { keys: 'Tab', what: 'select the next panel (its border turns yellow)' },
+  { keys: 'H', what: 'latency heatmap over the last 5 minutes for the selected panel (all latency panels if none)' },
   { keys: 'Esc', what: 'back to the overview' },
 ];
 
@@ -34,5 +36,5 @@ export function helpLines(): string[] {
 
 /** The footer line for the overview. */
 export function overviewFooter(paused: boolean): string {
-  return ` q quit  ? help  d probes  Space ${paused ? 'resume' : 'pause'}`;
+  return ` q quit  ? help  d probes  Tab panel  H heatmap  Space ${paused ? 'resume' : 'pause'}`;
 }

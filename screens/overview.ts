@@ -9,6 +9,8 @@ import { overviewLayout, OverviewLayout, MIN_COLS, MIN_ROWS, Rect } from './layo
 import type { PanelContext, PanelRenderer } from './panels/types';
 import { renderRunqlat } from './panels/runqlat';
 import { processAreaLines } from './procarea';
+import { heatmapRows } from './widgets/heatmap';
+import type { Hist } from '../src/model/hist';
 
 /** A panel of the overview: its title and how it is drawn from the snapshot. */
 export interface PanelDef {
@@ -16,11 +18,19 @@ export interface PanelDef {
   title: string;
   select(s: Snapshot): ProbeSnap<unknown>;
   render: PanelRenderer<any>;
+  /** The interval's latency histogram, for panels that can show a heatmap over time. */
+  hist?(data: ProbeSnap<any>): Hist | null;
 }
 
 /** The overview's panels, in screen order. */
 export const PANELS: PanelDef[] = [
-  { name: 'runqlat', title: 'Run-queue latency', select: (s) => s.runqlat, render: renderRunqlat },
+  {
+    name: 'runqlat',
+    title: 'Run-queue latency',
+    select: (s) => s.runqlat,
+    render: renderRunqlat,
+    hist: (d) => (d.status === 'ok' ? (d.data as { hist: Hist }).hist : null),
+  },
 ];
 
 /** Everything the overview needs to draw. */
@@ -30,6 +40,9 @@ export interface OverviewInput {
   info: HeaderInfo;
   color: boolean;
   footer: string;
+  focused: number; // index of the panel that Tab selected (-1: none)
+  heatmap: ReadonlySet<string>; // names of panels showing their heatmap
+  intervalMs: number;
 }
 
 function place(el: blessed.Widgets.BoxElement, r: Rect): void {
@@ -50,11 +63,11 @@ export class OverviewScreen {
 
   constructor(private screen: blessed.Widgets.Screen, color: boolean) {
     const style = color ? { border: { fg: 'blue' }, label: { bold: true } } : { label: { bold: true } };
-    this.header = blessed.box({ parent: screen, tags: true, height: 2 });
+    this.header = blessed.box({ parent: screen, tags: true, wrap: false, height: 2 } as blessed.Widgets.BoxOptions);
     this.panels = PANELS.map((p) =>
-      blessed.box({ parent: screen, tags: true, border: { type: 'line' }, label: ` ${p.title} `, style }),
+      blessed.box({ parent: screen, tags: true, wrap: false, border: { type: 'line' }, label: ` ${p.title} `, style } as blessed.Widgets.BoxOptions),
     );
-    this.procs = blessed.box({ parent: screen, tags: true, border: { type: 'line' }, label: ' Processes ', style });
+    this.procs = blessed.box({ parent: screen, tags: true, wrap: false, border: { type: 'line' }, label: ' Processes ', style });
     this.footer = blessed.box({ parent: screen, tags: true, height: 1, style: color ? { bg: 'blue', fg: 'white' } : { inverse: true } });
     this.tooSmall = blessed.box({ parent: screen, tags: true, top: 0, left: 0, width: '100%', height: '100%', hidden: true });
   }
@@ -90,7 +103,13 @@ export class OverviewScreen {
         return;
       }
       const history = input.history.map((s) => p.select(s));
-      box.setContent(p.render(p.select(input.snap), ctx, history).slice(0, ctx.height).join('\n'));
+      const heat = p.hist && input.heatmap.has(p.name);
+      box.setLabel(` ${p.title}${heat ? ' — heatmap' : ''}${i === input.focused ? ' [H]' : ''} `);
+      box.style.border = input.color ? { fg: i === input.focused ? 'yellow' : 'blue' } : {};
+      const lines = heat
+        ? heatmapRows(history.map((h) => p.hist!(h)), input.intervalMs, ctx)
+        : p.render(p.select(input.snap), ctx, history);
+      box.setContent(lines.slice(0, ctx.height).join('\n'));
     });
     place(this.procs, L.procs);
     const pctx = { width: L.procs.width - 2, height: L.procs.height - 2, color: input.color };

@@ -7,7 +7,7 @@ import type { Snapshot } from '../src/model/snapshot';
 import type { ProbeLoadInfo } from '../src/sampler';
 import type { LogLine } from '../src/bpf/object';
 import type { HostInfo } from '../src/procfs/system';
-import { OverviewScreen } from './overview';
+import { OverviewScreen, PANELS } from './overview';
 import { probeStatusLines } from './probes';
 import { helpLines, overviewFooter } from './help';
 
@@ -35,6 +35,9 @@ export class Ui {
   private snap: Snapshot | undefined;
   private history: Snapshot[] = [];
   private destroyed = false;
+  /** Panel selected with Tab (-1: none); H toggles its heatmap. */
+  focused = -1;
+  readonly heatmap = new Set<string>();
 
   constructor(private opts: UiOptions) {
     this.screen =
@@ -53,6 +56,18 @@ export class Ui {
     this.screen.key(['?', 'h', 'f1'], () => this.setMode(this.mode === 'help' ? 'overview' : 'help'));
     this.screen.key(['d'], () => this.setMode(this.mode === 'probes' ? 'overview' : 'probes'));
     this.screen.key(['escape', 'backspace'], () => this.setMode('overview'));
+    this.screen.key(['tab'], () => {
+      if (this.mode !== 'overview') return;
+      this.focused = this.focused + 1 >= PANELS.length ? -1 : this.focused + 1;
+      this.draw();
+    });
+    this.screen.key(['S-h', 'H'], () => {
+      if (this.mode !== 'overview') return;
+      const targets = this.focused >= 0 ? [PANELS[this.focused]] : PANELS;
+      const on = !targets.every((p) => this.heatmap.has(p.name));
+      for (const p of targets) if (p.hist) on ? this.heatmap.add(p.name) : this.heatmap.delete(p.name);
+      this.draw();
+    });
     this.screen.key(['space'], () => {
       this.paused = !this.paused;
       this.draw();
@@ -87,6 +102,9 @@ export class Ui {
         info: { host: this.opts.host, intervalMs: this.opts.intervalMs, mode: this.paused ? (color ? '{yellow-fg}PAUSED{/yellow-fg}' : 'PAUSED') : 'live' },
         color,
         footer: overviewFooter(this.paused),
+        focused: this.focused,
+        heatmap: this.heatmap,
+        intervalMs: this.opts.intervalMs,
       });
     } else {
       this.overview.setVisible(false);

@@ -74,7 +74,8 @@ export function histogramRows(h: Hist, ctx: PanelContext, rows: number): string[
   for (const i of show) {
     const c = h.slots[i] ?? 0;
     const b = bar(max ? c / max : 0, barW);
-    const colored = ctx.color ? `{cyan-fg}${pad(b, barW)}{/cyan-fg}` : pad(b, barW);
+    // Colour only the bar itself: blessed mis-wraps a tag that opens on a run of spaces.
+    const colored = ctx.color && b ? `{cyan-fg}${b}{/cyan-fg}${' '.repeat(barW - b.length)}` : pad(b, barW);
     out.push(`${pad(slotLabel(i), labelW, true)} ${colored} ${pad(formatRate(c), countW, true)}`);
   }
   return out;

@@ -116,3 +116,30 @@ test('an unavailable probe shows its reason in the panel', () => {
     t.destroy();
   }
 });
+
+test('H shows the run-queue heatmap over time: slow buckets on top, a time axis, shade by share', async () => {
+  const t = testScreen(100, 30);
+  try {
+    const ui = new Ui({ host, intervalMs: 1000, color: true, screen: t.screen, onQuit: () => {}, loadInfo: () => [], log: () => [] });
+    // 120 ticks: the first 60 quiet, the last 60 with the fixture's latencies.
+    for (let i = 0; i < 120; i++) ui.update(buildSnapshot(i < 60 ? SAMPLE_A : SAMPLE_B, SAMPLE_A));
+    t.type('H');
+    await new Promise((r) => setTimeout(r, 20));
+    const text = t.text();
+    const all = text.join('\n');
+    assert.match(all, /Run-queue latency — heatmap/);
+    assert.match(all, /-2m\s+now│/);
+    const row = (label: string) => text.find((l) => l.includes(` ${label} `)) ?? '';
+    // 600 of 1000 events in 4-8us: the darkest shade; 10 in 8.19-16.4ms: the lightest, but shown.
+    assert.match(row('8.19-16.4ms'), /░/);
+    assert.ok(text.findIndex((l) => l.includes('8.19-16.4ms')) < text.findIndex((l) => l.includes('64-128us')), 'slow buckets on top');
+    // The quiet first minute is blank on the left, the busy one shaded on the right.
+    const r = row('64-128us');
+    assert.ok(r.lastIndexOf(' ░') < 0 || r.indexOf('▒') > 50, r);
+    t.type('H');
+    await new Promise((r2) => setTimeout(r2, 20));
+    assert.doesNotMatch(t.text().join('\n'), /latency — heatmap/);
+  } finally {
+    t.destroy();
+  }
+});
