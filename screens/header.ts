@@ -3,7 +3,7 @@
  */
 import type { Snapshot } from '../src/model/snapshot';
 import type { HostInfo } from '../src/procfs/system';
-import { escapeText, formatPct, formatUptime } from './widgets/text';
+import { escapeText, formatBytes, formatPct, formatUptime } from './widgets/text';
 
 /** What the header shows besides the snapshot. */
 export interface HeaderInfo {
@@ -31,7 +31,11 @@ export function headerLines(snap: Snapshot | undefined, info: HeaderInfo, width:
     return color ? `${p.name} {yellow-fg}unavailable{/yellow-fg}` : `${p.name} unavailable`;
   });
   const every = `every ${(info.intervalMs / 1000).toFixed(info.intervalMs % 1000 ? 1 : 0)}s`;
-  const line2 = fit([info.mode, every, ' probes:', ...probes], width);
+  const cost = snap?.cost;
+  const costText = cost && snap!.intervalMs > 0
+    ? `cost: bpf ${formatPct(cost.bpfCpuPct)}${cost.selfCpuPct !== null ? ` self ${formatPct(cost.selfCpuPct)}` : ''}${cost.rssBytes ? ` ${formatBytes(cost.rssBytes)}` : ''}`
+    : '';
+  const line2 = fit([info.mode, every, ...(costText ? [costText] : []), ' probes:', ...probes], width);
   return [line1, line2];
 }
 

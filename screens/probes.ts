@@ -5,7 +5,7 @@
 import type { Snapshot } from '../src/model/snapshot';
 import type { ProbeLoadInfo } from '../src/sampler';
 import type { LogLine } from '../src/bpf/object';
-import { escapeText } from './widgets/text';
+import { escapeText, formatBytes, formatPct, formatRate, pad } from './widgets/text';
 
 /** What the probe-status view shows. */
 export interface ProbesViewInput {
@@ -13,6 +13,7 @@ export interface ProbesViewInput {
   loadInfo: readonly ProbeLoadInfo[];
   log: readonly LogLine[];
   color: boolean;
+  statsError: string | null; // why BPF statistics are off, or null
 }
 
 /** The probe-status view's lines (blessed tags included). */
@@ -28,6 +29,18 @@ export function probeStatusLines(input: ProbesViewInput, width: number): string[
       out.push(`      tried ${a.variant}: ${escapeText(a.error)}`);
       for (const l of a.logTail ?? []) out.push(`        ${escapeText(l).slice(0, Math.max(10, width - 10))}`);
     }
+  }
+  const cost = input.snap?.cost;
+  out.push('', '{bold}Cost{/bold} (BPF run-time statistics, on while probetop runs)', '');
+  if (input.statsError) out.push(`  ${escapeText(input.statsError)}`);
+  if (cost) {
+    out.push(`  ${pad('PROBE / PROGRAM', 28)} ${pad('EVENTS/s', 10, true)} ${pad('ns/EVENT', 9, true)} ${pad('CPU', 7, true)}`);
+    for (const p of cost.probes) {
+      out.push(`  ${pad(p.name, 28)} ${pad(formatRate(p.eventsPerSec), 10, true)} ${pad(p.nsPerEvent === null ? '-' : String(Math.round(p.nsPerEvent)), 9, true)} ${pad(formatPct(p.cpuPct), 7, true)}`);
+      for (const g of p.programs)
+        out.push(`    ${pad(g.name, 26)} ${pad(formatRate(g.eventsPerSec), 10, true)} ${pad(g.nsPerEvent === null ? '-' : String(Math.round(g.nsPerEvent)), 9, true)}`);
+    }
+    out.push(`  all probes: ${formatPct(cost.bpfCpuPct)} of a CPU in the kernel; probetop itself ${cost.selfCpuPct === null ? '-' : formatPct(cost.selfCpuPct)} of a CPU, ${cost.rssBytes ? formatBytes(cost.rssBytes) : '-'} resident`);
   }
   out.push('', '{bold}libbpf log{/bold} (warnings and info; --log FILE keeps all of it)', '');
   const tail = input.log.slice(-40);

@@ -23,6 +23,8 @@ export interface UiOptions {
   onQuit(): void;
   loadInfo(): readonly ProbeLoadInfo[];
   log(): readonly LogLine[];
+  /** Why BPF statistics are off, or null. */
+  statsError?(): string | null;
 }
 
 /** The running UI. */
@@ -112,7 +114,7 @@ export class Ui {
       const lines =
         this.mode === 'help'
           ? helpLines()
-          : probeStatusLines({ snap: this.snap, loadInfo: this.opts.loadInfo(), log: this.opts.log(), color }, width);
+          : probeStatusLines({ snap: this.snap, loadInfo: this.opts.loadInfo(), log: this.opts.log(), color, statsError: this.opts.statsError?.() ?? null }, width);
       this.page.setContent(lines.join('\n'));
       this.page.show();
       this.page.focus();

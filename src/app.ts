@@ -69,6 +69,7 @@ export function runApp(opts: AppOptions): Promise<number> {
         onQuit: () => shutdown(0),
         loadInfo: () => sampler.loadInfo,
         log: libbpfLog,
+        statsError: () => sampler.statsError,
       });
       let prev: Sample = sampler.sample();
       ui.draw();

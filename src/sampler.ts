@@ -10,6 +10,7 @@ import { PROBES, PROBE_NAMES, ProbeName } from './probes';
 import type { LoadedProbe, ProbeOptions } from './probes/types';
 import type { ProbeSample, ProbesRaw, Sample } from './model/sample';
 import { readSystem } from './procfs/system';
+import { enableBpfStats, disableBpfStats, progStats, ProgStats } from './bpf/stats';
 
 /** How the sampler is set up. */
 export interface SamplerOptions extends ProbeOptions {
@@ -34,6 +35,8 @@ export class Sampler {
   readonly loadInfo: ProbeLoadInfo[] = [];
   readonly features: Features;
   private closed = false;
+  /** Why BPF statistics are off, or null when they are on. */
+  statsError: string | null = 'not started';
 
   constructor(private opts: SamplerOptions = {}) {
     this.features = detectFeatures();
@@ -68,6 +71,7 @@ export class Sampler {
         this.loadInfo.push({ name, reason: r.reason, attempts: r.attempts });
       }
     }
+    if (this.loaded.size) this.statsError = enableBpfStats();
   }
 
   /** Reads every probe once. A probe whose read throws becomes unavailable; the rest go on. */
@@ -90,7 +94,21 @@ export class Sampler {
       } else s = { status: 'unavailable', reason: this.failed.get(name) ?? 'not loaded' };
       (probes as Record<string, ProbeSample<unknown>>)[name] = s;
     }
-    return { ts: Date.now(), monoMs: Number(process.hrtime.bigint() / 1000n) / 1000, system: readSystem(), probes };
+    const bpfStats: Record<string, ProgStats[]> = {};
+    if (this.statsError === null) {
+      for (const [name, p] of this.loaded) {
+        bpfStats[name] = p.programs().map((x) => progStats(x.name, x.fd)).filter((x): x is ProgStats => x !== null);
+      }
+    }
+    const cpu = process.cpuUsage();
+    return {
+      ts: Date.now(),
+      monoMs: Number(process.hrtime.bigint() / 1000n) / 1000,
+      system: readSystem(),
+      probes,
+      bpfStats,
+      self: { cpuUs: cpu.user + cpu.system, rssBytes: process.memoryUsage.rss() },
+    };
   }
 
   /** The loaded probes (for BPF stats and tests). */
@@ -110,5 +128,6 @@ export class Sampler {
       }
     }
     this.loaded.clear();
+    disableBpfStats();
   }
 }

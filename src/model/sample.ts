@@ -4,6 +4,7 @@
  */
 import type { RunqlatRaw } from '../probes/runqlat';
 import type { SystemRaw } from '../procfs/system';
+import type { ProgStats } from '../bpf/stats';
 
 /** A probe's part of a Sample: its cumulative data, or why it is not running. */
 export type ProbeSample<Raw> =
@@ -22,4 +23,8 @@ export interface Sample {
   monoMs: number; // monotonic clock, ms (interval arithmetic)
   system: SystemRaw;
   probes: ProbesRaw;
+  /** Cumulative run-time statistics of every loaded BPF program, by probe (empty when stats are off). */
+  bpfStats?: Record<string, ProgStats[]>;
+  /** probetop's own cost: cumulative user+system CPU, µs, and resident memory, bytes. */
+  self?: { cpuUs: number; rssBytes: number };
 }

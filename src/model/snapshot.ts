@@ -38,6 +38,23 @@ export interface RunqlatSnap {
   procMapFill: number; // 0..1
 }
 
+/** What one probe's BPF programs cost in the interval. */
+export interface ProbeCost {
+  name: string;
+  eventsPerSec: number; // program runs per second
+  nsPerEvent: number | null; // mean run time per run, ns
+  cpuPct: number; // % of one CPU spent in the probe's programs
+  programs: { name: string; eventsPerSec: number; nsPerEvent: number | null }[];
+}
+
+/** probetop's own overhead in the interval. */
+export interface CostSnap {
+  probes: ProbeCost[];
+  bpfCpuPct: number; // all probes' programs, % of one CPU
+  selfCpuPct: number | null; // probetop's user-space process, % of one CPU
+  rssBytes: number | null;
+}
+
 /** A probe's part of a Snapshot. */
 export type ProbeSnap<T> = { status: 'ok'; variant: string; data: T } | { status: 'unavailable'; reason: string } | { status: 'disabled' };
 
@@ -48,6 +65,36 @@ export interface Snapshot {
   system: SystemSnap;
   probes: ProbeStatus[];
   runqlat: ProbeSnap<RunqlatSnap>;
+  cost: CostSnap;
+}
+
+/** BPF and user-space cost for the interval (pure). */
+export function buildCost(sample: Sample, prev: Sample | undefined, intervalMs: number): CostSnap {
+  const probes: ProbeCost[] = [];
+  let bpfNs = 0;
+  for (const [name, progs] of Object.entries(sample.bpfStats ?? {})) {
+    const before = new Map((prev?.bpfStats?.[name] ?? []).map((p) => [p.id, p]));
+    let runs = 0;
+    let ns = 0;
+    const programs = progs.map((p) => {
+      const b = before.get(p.id);
+      const dRuns = b && p.runCnt >= b.runCnt ? p.runCnt - b.runCnt : b ? p.runCnt : 0;
+      const dNs = b && p.runTimeNs >= b.runTimeNs ? p.runTimeNs - b.runTimeNs : b ? p.runTimeNs : 0;
+      runs += dRuns;
+      ns += dNs;
+      return { name: p.name, eventsPerSec: intervalMs ? (dRuns * 1000) / intervalMs : 0, nsPerEvent: dRuns ? dNs / dRuns : null };
+    });
+    bpfNs += ns;
+    probes.push({
+      name,
+      eventsPerSec: intervalMs ? (runs * 1000) / intervalMs : 0,
+      nsPerEvent: runs ? ns / runs : null,
+      cpuPct: intervalMs ? (ns / 1e6 / intervalMs) * 100 : 0,
+      programs,
+    });
+  }
+  const selfCpuPct = sample.self && prev?.self && intervalMs ? ((sample.self.cpuUs - prev.self.cpuUs) / 1000 / intervalMs) * 100 : null;
+  return { probes, bpfCpuPct: intervalMs ? (bpfNs / 1e6 / intervalMs) * 100 : 0, selfCpuPct, rssBytes: sample.self?.rssBytes ?? null };
 }
 
 function cpuPct(cur: CpuTimes, prev: CpuTimes | undefined): SystemSnap['cpuPct'] {
@@ -111,5 +158,6 @@ export function buildSnapshot(sample: Sample, prev?: Sample): Snapshot {
     },
     probes: [statusOf('runqlat', sample.probes.runqlat)],
     runqlat: probeSnap(sample.probes.runqlat, prev?.probes.runqlat, (c, p) => buildRunqlat(c, p, intervalMs)),
+    cost: buildCost(sample, prev, intervalMs),
   };
 }
