@@ -19,13 +19,21 @@ export const OVERVIEW_KEYS: KeyHelp[] = [
   { keys: 'Esc', what: 'back to the overview' },
 ];
 
+/** Keys of a replay, on top of the overview's. */
+export const REPLAY_KEYS: KeyHelp[] = [
+  { keys: 'Space', what: 'pause / resume the replay' },
+  { keys: 'Left, Right (, .)', what: 'one tick back / forward (pauses)' },
+  { keys: 'g', what: 'jump to a time: HH:MM:SS, or +SECONDS from the start' },
+];
+
 /** The help screen's lines. */
-export function helpLines(): string[] {
-  const w = Math.max(...OVERVIEW_KEYS.map((k) => k.keys.length));
+export function helpLines(replay = false): string[] {
+  const keys = replay ? [...OVERVIEW_KEYS.filter((k) => k.keys !== 'Space'), ...REPLAY_KEYS] : OVERVIEW_KEYS;
+  const w = Math.max(...keys.map((k) => k.keys.length));
   return [
-    '{bold}probetop — keys{/bold}',
+    `{bold}probetop — keys${replay ? ' (replay)' : ''}{/bold}`,
     '',
-    ...OVERVIEW_KEYS.map((k) => `  ${k.keys.padEnd(w)}   ${k.what}`),
+    ...keys.map((k) => `  ${k.keys.padEnd(w)}   ${k.what}`),
     '',
     'Histograms are log2 buckets of the interval; p50/p90/p99 are interpolated inside a bucket,',
     'max< is the upper bound of the highest non-empty bucket.',
@@ -35,6 +43,7 @@ export function helpLines(): string[] {
 }
 
 /** The footer line for the overview. */
-export function overviewFooter(paused: boolean): string {
+export function overviewFooter(paused: boolean, replay = false): string {
+  if (replay) return ' q quit  ? help  Space pause  ←/→ step  g jump  d probes  Tab panel  H heatmap';
   return ` q quit  ? help  d probes  Tab panel  H heatmap  Space ${paused ? 'resume' : 'pause'}`;
 }

@@ -10,6 +10,7 @@ import type { HostInfo } from '../src/procfs/system';
 import { OverviewScreen, PANELS } from './overview';
 import { probeStatusLines } from './probes';
 import { helpLines, overviewFooter } from './help';
+import { escapeText } from './widgets/text';
 
 /** Which view is on screen. */
 export type ViewMode = 'overview' | 'probes' | 'help';
@@ -25,6 +26,16 @@ export interface UiOptions {
   log(): readonly LogLine[];
   /** Why BPF statistics are off, or null. */
   statsError?(): string | null;
+  /** Set in replay: the player owns pause and stepping. */
+  player?: Player;
+}
+
+/** Controls of a replay. */
+export interface Player {
+  togglePause(): void;
+  step(ticks: number): void; // -1 back, +1 forward (pauses)
+  jumpTo(text: string): string | null; // "HH:MM:SS" or "+SECONDS"; returns an error message or null
+  label(): string; // e.g. "replay 12:03:05 tick 5/120, paused"
 }
 
 /** The running UI. */
@@ -40,6 +51,8 @@ export class Ui {
   /** Panel selected with Tab (-1: none); H toggles its heatmap. */
   focused = -1;
   readonly heatmap = new Set<string>();
+  /** A one-off message for the footer (cleared on the next redraw after it was shown). */
+  message: string | null = null;
 
   constructor(private opts: UiOptions) {
     this.screen =
@@ -71,15 +84,38 @@ export class Ui {
       this.draw();
     });
     this.screen.key(['space'], () => {
+      if (opts.player) return opts.player.togglePause();
       this.paused = !this.paused;
       this.draw();
     });
+    if (opts.player) {
+      const player = opts.player;
+      this.screen.key(['left', ','], () => this.mode === 'overview' && player.step(-1));
+      this.screen.key(['right', '.'], () => this.mode === 'overview' && player.step(1));
+      this.screen.key(['g'], () => {
+        if (this.mode !== 'overview') return;
+        const prompt = blessed.prompt({ parent: this.screen, border: 'line', height: 'shrink', width: 'half', top: 'center', left: 'center', tags: true, keys: true });
+        prompt.input('Jump to time (HH:MM:SS, or +SECONDS from the start):', '', (_err, value) => {
+          prompt.destroy();
+          const err = value ? player.jumpTo(value) : null;
+          this.message = err;
+          this.draw();
+        });
+      });
+    }
     this.screen.on('resize', () => this.draw());
   }
 
   /** Switches view and redraws. */
   setMode(mode: ViewMode): void {
     this.mode = mode;
+    this.draw();
+  }
+
+  /** Replaces what is shown (replay: the snapshot at the cursor and the ones before it). */
+  setData(snap: Snapshot, history: Snapshot[]): void {
+    this.snap = snap;
+    this.history = history;
     this.draw();
   }
 
@@ -101,9 +137,13 @@ export class Ui {
       this.overview.render({
         snap: this.snap,
         history: this.snap ? this.history.slice(0, this.history.indexOf(this.snap) + 1) : [],
-        info: { host: this.opts.host, intervalMs: this.opts.intervalMs, mode: this.paused ? (color ? '{yellow-fg}PAUSED{/yellow-fg}' : 'PAUSED') : 'live' },
+        info: {
+          host: this.opts.host,
+          intervalMs: this.opts.intervalMs,
+          mode: this.opts.player ? this.opts.player.label() : this.paused ? (color ? '{yellow-fg}PAUSED{/yellow-fg}' : 'PAUSED') : 'live',
+        },
         color,
-        footer: overviewFooter(this.paused),
+        footer: this.message ? ` ${escapeText(this.message)}` : overviewFooter(this.paused, !!this.opts.player),
         focused: this.focused,
         heatmap: this.heatmap,
         intervalMs: this.opts.intervalMs,
@@ -113,7 +153,7 @@ export class Ui {
       const width = this.screen.width as number;
       const lines =
         this.mode === 'help'
-          ? helpLines()
+          ? helpLines(!!this.opts.player)
           : probeStatusLines({ snap: this.snap, loadInfo: this.opts.loadInfo(), log: this.opts.log(), color, statsError: this.opts.statsError?.() ?? null }, width);
       this.page.setContent(lines.join('\n'));
       this.page.show();

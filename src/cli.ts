@@ -26,6 +26,14 @@ export function parseProbeList(v: string): string[] {
   return names;
 }
 
+/** Parses a duration in whole or decimal seconds (> 0). */
+export function parseSeconds(v: string): number {
+  if (!/^\d+(\.\d+)?$/.test(v.trim())) throw new InvalidArgumentError(`"${v}" is not a number of seconds`);
+  const n = Number(v);
+  if (n <= 0 || n > 30 * 86400) throw new InvalidArgumentError(`${n} s is out of range (above 0, at most 30 days)`);
+  return n;
+}
+
 /** Checks that a log file can be opened for appending, before the TUI starts. */
 export function parseLogFile(v: string): string {
   const p = path.resolve(v);
@@ -62,14 +70,42 @@ Examples:
   sudo probetop --interval 500       refresh twice a second
   sudo probetop --log /tmp/pt.log    keep libbpf's messages in a file
   sudo probetop --disable runqlat    start without the run-queue probe
+  sudo probetop record -o run.jsonl.gz -d 60    record a minute, headless
+  probetop replay run.jsonl.gz       look at it later, on any machine
 
 Keys: q quit, ? help, d probe status, Space pause.
 probetop needs root (or CAP_BPF + CAP_PERFMON) and a kernel with BTF.`,
     )
     .exitOverride()
+    .enablePositionalOptions()
     .configureOutput({ outputError: (s, write) => write(`probetop: ${s.replace(/^error: /, '')}`) });
+  program
+    .command('record')
+    .description('record headless: one line per tick (raw samples, JSON lines; gzip when FILE ends in .gz), mode 0600')
+    .requiredOption('-o, --output <file>', 'the recording to write')
+    .option('-d, --duration <seconds>', 'stop after this long (default: until Ctrl-C / SIGTERM)', parseSeconds)
+    .option('-i, --interval <ms>', 'sampling interval in milliseconds', parseInterval, 1000)
+    .option('--disable <probes>', 'comma-separated probes not to load', parseProbeList, [])
+    .exitOverride()
+    .action((o) => {
+      action = { kind: 'record', o };
+    });
+  program
+    .command('replay')
+    .description('replay a recording in the same screens: Space pause, Left/Right step, g jump to a time')
+    .argument('<file>', 'a recording written by probetop record')
+    .option('--no-color', 'no colours')
+    .exitOverride()
+    .action((file, o) => {
+      action = { kind: 'replay', file, o };
+    });
+  program.action(() => {
+    action = { kind: 'monitor' };
+  });
   return program;
 }
+
+let action: { kind: 'monitor' } | { kind: 'record'; o: any } | { kind: 'replay'; file: string; o: any } | undefined;
 
 /** Entry point: parses argv, runs the app, exits with its code. */
 export async function main(argv: string[]): Promise<number> {
@@ -84,11 +120,30 @@ export async function main(argv: string[]): Promise<number> {
     throw e;
   }
   const o = program.opts<{ interval: number; log?: string; disable: string[]; color: boolean }>();
+  const act = action ?? { kind: 'monitor' };
+  if (act.kind === 'record') {
+    const { runRecord } = await import('./record/record');
+    return runRecord({ out: path.resolve(act.o.output), durationS: act.o.duration, intervalMs: act.o.interval, disable: act.o.disable, version: version() });
+  }
+  let recording: import('./record/reader').Recording | undefined;
+  if (act.kind === 'replay') {
+    const { readRecording } = await import('./record/reader');
+    try {
+      recording = readRecording(path.resolve(act.file));
+    } catch (e) {
+      process.stderr.write(`probetop: ${(e as Error).message}\n`);
+      return EXIT_USAGE;
+    }
+  }
   if (!process.stdout.isTTY) {
     process.stderr.write('probetop: standard output is not a terminal (the monitor needs one)\n');
     return EXIT_USAGE;
   }
   const color = o.color && !process.env.NO_COLOR;
+  if (act.kind === 'replay') {
+    const { runReplay } = await import('./replay');
+    return runReplay(path.resolve(act.file), recording!, act.o.color !== false && !process.env.NO_COLOR);
+  }
   const { runApp } = await import('./app');
   return runApp({ intervalMs: o.interval, logFile: o.log, color, disable: o.disable });
 }
