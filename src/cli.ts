@@ -6,6 +6,7 @@ import { Command, InvalidArgumentError, CommanderError } from 'commander';
 import fs from 'node:fs';
 import path from 'node:path';
 import { PROBE_NAMES } from './probes';
+import { parseListen } from './headless';
 
 /** Exit code for invalid command-line input. */
 export const EXIT_USAGE = 2;
@@ -24,6 +25,19 @@ export function parseProbeList(v: string): string[] {
   const bad = names.filter((n) => !(PROBE_NAMES as string[]).includes(n));
   if (bad.length) throw new InvalidArgumentError(`unknown probe ${bad.join(', ')} (probes: ${PROBE_NAMES.join(', ')})`);
   return names;
+}
+
+/** Parses a positive whole number of ticks. */
+export function parseCount(v: string): number {
+  if (!/^\d+$/.test(v.trim()) || Number(v) < 1) throw new InvalidArgumentError(`"${v}" is not a positive whole number`);
+  return Number(v);
+}
+
+/** Parses "[ADDR:]PORT" for --prometheus. */
+export function parseListenArg(v: string): { host: string; port: number } {
+  const r = parseListen(v);
+  if (typeof r === 'string') throw new InvalidArgumentError(r);
+  return r;
 }
 
 /** Parses a duration in whole or decimal seconds (> 0). */
@@ -62,6 +76,9 @@ export function buildProgram(): Command {
     .option('--log <file>', "append libbpf's log and fatal errors to FILE", parseLogFile)
     .option('--disable <probes>', `comma-separated probes not to load (${PROBE_NAMES.join(', ')})`, parseProbeList, [])
     .option('--no-color', 'no colours (also when NO_COLOR is set)')
+    .option('--json', 'no TUI: print one snapshot per tick as a JSON line (format: schema/snapshot.schema.json)')
+    .option('-n, --count <ticks>', 'with --json: stop after this many ticks', parseCount)
+    .option('--prometheus <[addr:]port>', 'no TUI: serve /metrics for Prometheus (address 127.0.0.1 unless given)', parseListenArg)
     .addHelpText(
       'after',
       `
@@ -70,6 +87,8 @@ Examples:
   sudo probetop --interval 500       refresh twice a second
   sudo probetop --log /tmp/pt.log    keep libbpf's messages in a file
   sudo probetop --disable runqlat    start without the run-queue probe
+  sudo probetop --json -n 5 | jq .runqlat  five snapshots as JSON lines
+  sudo probetop --prometheus 9100    serve http://127.0.0.1:9100/metrics
   sudo probetop record -o run.jsonl.gz -d 60    record a minute, headless
   probetop replay run.jsonl.gz       look at it later, on any machine
 
@@ -119,8 +138,16 @@ export async function main(argv: string[]): Promise<number> {
     }
     throw e;
   }
-  const o = program.opts<{ interval: number; log?: string; disable: string[]; color: boolean }>();
+  const o = program.opts<{ interval: number; log?: string; disable: string[]; color: boolean; json?: boolean; count?: number; prometheus?: { host: string; port: number } }>();
   const act = action ?? { kind: 'monitor' };
+  if (o.count && !o.json) {
+    process.stderr.write('probetop: --count goes with --json\n');
+    return EXIT_USAGE;
+  }
+  if (act.kind === 'monitor' && (o.json || o.prometheus)) {
+    const { runHeadless } = await import('./headless');
+    return runHeadless({ intervalMs: o.interval, disable: o.disable, json: o.json ? { count: o.count } : undefined, prometheus: o.prometheus });
+  }
   if (act.kind === 'record') {
     const { runRecord } = await import('./record/record');
     return runRecord({ out: path.resolve(act.o.output), durationS: act.o.duration, intervalMs: act.o.interval, disable: act.o.disable, version: version() });
