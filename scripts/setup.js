@@ -58,6 +58,7 @@ const needs = [
 if (forTests) {
   needs.push({ what: 'bpftool', ok: () => which('bpftool'), pkg: 'bpftool' });
   needs.push({ what: 'tmux', ok: () => which('tmux'), pkg: 'tmux' });
+  needs.push({ what: 'prometheus', ok: () => which('prometheus'), pkg: 'prometheus' });
 }
 let missing = needs.filter((n) => !n.ok());
 if (missing.length) {
