@@ -98,7 +98,8 @@ export interface TreeItem {
 export interface TreeRow<T> {
   item: T;
   depth: number; // 0 for a root
-  lastPath: boolean[]; // per level 1..depth: is the ancestor at that level (the row itself last) its parent's last child
+  last: boolean; // the last of its parent's children (or of the roots)
+  parent: TreeRow<T> | null; // the row above it in the tree, null for a root
   children: number; // direct children, shown or not
   descendants: number; // every process below it
   collapsed: boolean; // it has children and they are hidden
@@ -138,48 +139,41 @@ export function procTree<T extends TreeItem>(items: readonly T[], compare: (a: T
   roots.sort(compare);
 
   // Pre-order walk of the whole tree (hidden rows included, for the descendant counts).
-  interface Node {
-    row: TreeRow<T>;
-    parent: number; // index in `walk`, -1 for a root
-    hidden: boolean;
-  }
-  const walk: Node[] = [];
+  // An explicit stack: a fork chain can be thousands deep.
+  const walk: { row: TreeRow<T>; hidden: boolean }[] = [];
   const visited = new Set<number>();
-  const visit = (root: T) => {
-    const stack: { item: T; parent: number; depth: number; lastPath: boolean[]; hidden: boolean }[] = [{ item: root, parent: -1, depth: 0, lastPath: [], hidden: false }];
+  const visit = (root: T, last: boolean) => {
+    const stack: { item: T; parent: TreeRow<T> | null; last: boolean; hidden: boolean }[] = [{ item: root, parent: null, last, hidden: false }];
     while (stack.length > 0) {
       const f = stack.pop()!;
       if (visited.has(f.item.pid)) continue;
       visited.add(f.item.pid);
       const list = kids.get(f.item.pid) ?? [];
       const isCollapsed = list.length > 0 && collapsed.has(f.item.pid);
-      const at = walk.length;
-      walk.push({ row: { item: f.item, depth: f.depth, lastPath: f.lastPath, children: list.length, descendants: 0, collapsed: isCollapsed }, parent: f.parent, hidden: f.hidden });
-      for (let i = list.length - 1; i >= 0; i--) {
-        stack.push({ item: list[i], parent: at, depth: f.depth + 1, lastPath: [...f.lastPath, i === list.length - 1], hidden: f.hidden || isCollapsed });
-      }
+      const row: TreeRow<T> = { item: f.item, depth: f.parent ? f.parent.depth + 1 : 0, last: f.last, parent: f.parent, children: list.length, descendants: 0, collapsed: isCollapsed };
+      walk.push({ row, hidden: f.hidden });
+      for (let i = list.length - 1; i >= 0; i--) stack.push({ item: list[i], parent: row, last: i === list.length - 1, hidden: f.hidden || isCollapsed });
     }
   };
-  for (const r of roots) visit(r);
+  roots.forEach((r, i) => visit(r, i === roots.length - 1));
   // What is left sits on a parent cycle (pids reused while /proc was being read): break each
   // cycle at its lowest pid.
   if (visited.size < byPid.size) {
     const rest = [...byPid.values()].filter((it) => !visited.has(it.pid)).sort((a, b) => a.pid - b.pid);
-    for (const it of rest) if (!visited.has(it.pid)) visit(it);
+    for (const it of rest) if (!visited.has(it.pid)) visit(it, false);
   }
+  // Pre-order reversed visits every child before its parent.
   for (let i = walk.length - 1; i >= 0; i--) {
-    const p = walk[i].parent;
-    if (p >= 0) walk[p].row.descendants += walk[i].row.descendants + 1;
+    const r = walk[i].row;
+    if (r.parent) r.parent.descendants += r.descendants + 1;
   }
   return walk.filter((n) => !n.hidden).map((n) => n.row);
 }
 
 /** The tree drawing in front of a row's name, e.g. "│  └─ " (empty for a root). */
 export function treePrefix(row: TreeRow<unknown>): string {
-  let s = '';
-  for (let k = 0; k < row.depth; k++) {
-    const last = row.lastPath[k];
-    s += k === row.depth - 1 ? (last ? '└─ ' : '├─ ') : last ? '   ' : '│  ';
-  }
+  if (!row.parent) return '';
+  let s = row.last ? '└─ ' : '├─ ';
+  for (let a = row.parent; a.parent; a = a.parent) s = (a.last ? '   ' : '│  ') + s;
   return s;
 }
