@@ -1,0 +1,217 @@
+/**
+ * cachestat probe: page-cache accesses, pages added (misses) and pages dirtied, global and per
+ * process (bpf/cachestat.bpf.c).
+ */
+import { execFileSync } from 'node:child_process';
+import { offsetOf, struct } from '../bpf/layout';
+import { dumpHash, lookupPercpu, deleteKey, cstr, u64 } from '../bpf/maps';
+import type { Features } from '../bpf/features';
+import type { ProbeSpec } from './types';
+
+/** struct cachestat_cfg (bpf/cachestat.h). */
+export const CACHESTAT_CFG = struct('cachestat_cfg', [
+  { name: 'filter_tgid', type: 'u32' },
+  { name: 'per_process', type: 'u32' },
+  { name: 'page_shift', type: 'u32' },
+  { name: 'pad', type: 'u32' },
+]);
+
+/** struct cs_counts (bpf/cachestat.h): cumulative pages. */
+export const CS_COUNTS = struct('cs_counts', [
+  { name: 'accessed', type: 'u64' },
+  { name: 'added', type: 'u64' },
+  { name: 'dirtied', type: 'u64' },
+  { name: 'write_added', type: 'u64' },
+]);
+
+/** struct cs_recent (bpf/cachestat.h): a CPU's last read range and last inserted folio. */
+export const CS_RECENT = struct('cs_recent', [
+  { name: 'mapping', type: 'u64' },
+  { name: 'first', type: 'u64' },
+  { name: 'last', type: 'u64' },
+  { name: 'add_id', type: 'u64' },
+  { name: 'add_pages', type: 'u64' },
+  { name: 'tid', type: 'u32' },
+  { name: 'add_tid', type: 'u32' },
+]);
+
+/** struct cs_cpu (bpf/cachestat.h): the per-CPU value of the global map. */
+export const CS_CPU = struct('cs_cpu', [
+  { name: 'c', type: CS_COUNTS },
+  { name: 'recent', type: CS_RECENT },
+]);
+
+/** struct cs_proc (bpf/cachestat.h): per-process counters, keyed by tgid. */
+export const CS_PROC = struct('cs_proc', [
+  { name: 'c', type: CS_COUNTS },
+  { name: 'comm', type: 'char', count: 16 },
+]);
+
+/** struct cs_stats (bpf/cachestat.h). */
+export const CS_STATS = struct('cs_stats', [{ name: 'proc_map_full', type: 'u64' }]);
+
+/** Cumulative page-cache counters, in pages. */
+export interface CachestatCounts {
+  accessed: number; // pages looked up in the page cache
+  added: number; // pages inserted into the page cache
+  dirtied: number; // pages that became dirty
+  writeAdded: number; // of added: pages that buffered writes created (not read from disk)
+}
+
+/** Cumulative counters of one process. */
+export interface CachestatProcRaw extends CachestatCounts {
+  pid: number; // tgid
+  comm: string;
+}
+
+/** What the cachestat probe reports each tick (cumulative since load). */
+export interface CachestatRaw {
+  method: string; // the variant that is loaded: the model turns it into the method and accuracy text
+  total: CachestatCounts; // every CPU summed
+  procs: CachestatProcRaw[];
+  procMapFull: number; // per-process updates dropped because the map was full
+  procMapSize: number; // entries in the per-process map
+  procMapMax: number;
+}
+
+const BTF_TP = {
+  getPages: 'btf_trace_mm_filemap_get_pages',
+  mapPages: 'btf_trace_mm_filemap_map_pages',
+  fault: 'btf_trace_mm_filemap_fault',
+  add: 'btf_trace_mm_filemap_add_to_page_cache',
+  dirty: 'btf_trace_writeback_dirty_folio',
+} as const;
+
+/** The first BTF tracepoint type of `names` the kernel lacks, as a reason, or null. */
+function needBtfTracepoints(f: Features, names: readonly (keyof typeof BTF_TP)[]): string | null {
+  if (!f.btf) return 'no kernel BTF (/sys/kernel/btf/vmlinux)';
+  for (const n of names) if (!f.hasBtfType(BTF_TP[n])) return `no tracepoint ${BTF_TP[n].slice('btf_trace_'.length)} in kernel BTF`;
+  return null;
+}
+
+const MMAP_EVENTS = ['mapPages', 'fault'] as const;
+const WRITE_EVENTS = ['add', 'dirty'] as const;
+
+/** log2 of the page size (the BPF side cuts read ranges at EOF in pages). */
+function pageShift(): number {
+  try {
+    const size = Number(execFileSync('getconf', ['PAGESIZE'], { encoding: 'utf8' }).trim());
+    if (size > 0 && (size & (size - 1)) === 0) return Math.log2(size);
+  } catch {
+    /* fall through */
+  }
+  return 12;
+}
+
+/** Page-cache probe definition. */
+export const cachestat: ProbeSpec<CachestatRaw> = {
+  name: 'cachestat',
+  title: 'page cache hits/misses',
+  object: 'cachestat.bpf.o',
+  layouts: [CACHESTAT_CFG, CS_COUNTS, CS_RECENT, CS_CPU, CS_PROC, CS_STATS],
+  variants: [
+    {
+      name: 'fentry',
+      programs: ['cs_access_fentry', 'cs_get_pages_btf', 'cs_map_pages_btf', 'cs_fault_btf', 'cs_add_btf', 'cs_dirty_btf', 'cs_exec_btf'],
+      requires: (f) =>
+        needBtfTracepoints(f, ['getPages', ...MMAP_EVENTS, ...WRITE_EVENTS]) ?? (f.hasBtfFunc('folio_mark_accessed') ? null : 'no function folio_mark_accessed in kernel BTF'),
+    },
+    {
+      // Kernels with folios but before the filemap fault tracepoints (6.11): no mmap accesses.
+      name: 'fentry_nomap',
+      programs: ['cs_access_fentry', 'cs_add_btf', 'cs_dirty_btf', 'cs_exec_btf'],
+      requires: (f) =>
+        f.btf && f.hasBtfType(BTF_TP.mapPages)
+          ? 'not needed: the fentry variant covers this kernel'
+          : (needBtfTracepoints(f, WRITE_EVENTS) ?? (f.hasBtfFunc('folio_mark_accessed') ? null : 'no function folio_mark_accessed in kernel BTF')),
+    },
+    {
+      name: 'tp_btf',
+      programs: ['cs_get_pages_btf', 'cs_map_pages_btf', 'cs_fault_btf', 'cs_add_btf', 'cs_dirty_btf', 'cs_exec_btf'],
+      requires: (f) => needBtfTracepoints(f, ['getPages', ...MMAP_EVENTS, ...WRITE_EVENTS]),
+    },
+    {
+      name: 'raw_tp',
+      programs: ['cs_get_pages_raw', 'cs_map_pages_raw', 'cs_fault_raw', 'cs_add_raw', 'cs_dirty_raw', 'cs_exec_raw'],
+      requires: (f) => needBtfTracepoints(f, ['getPages', ...MMAP_EVENTS, ...WRITE_EVENTS]),
+    },
+    {
+      name: 'tracepoint',
+      programs: ['cs_get_pages_tp', 'cs_map_pages_tp', 'cs_fault_tp', 'cs_add_tp', 'cs_dirty_tp', 'cs_exec_tp'],
+      requires: (f) => {
+        if (!f.tracefs) return 'tracefs is not mounted (and could not be mounted)';
+        const tps: [string, string][] = [
+          ['filemap', 'mm_filemap_get_pages'], ['filemap', 'mm_filemap_map_pages'], ['filemap', 'mm_filemap_fault'],
+          ['filemap', 'mm_filemap_add_to_page_cache'], ['writeback', 'writeback_dirty_folio'],
+          ['sched', 'sched_process_exec'],
+        ];
+        for (const [cat, name] of tps) if (!f.hasTracepoint(cat, name)) return `no tracepoint ${cat}:${name}`;
+        return null;
+      },
+    },
+  ],
+  configure(obj, opts) {
+    const cfg = Buffer.alloc(CACHESTAT_CFG.size);
+    cfg.writeUInt32LE(opts.filterTgid ?? 0, 0);
+    cfg.writeUInt32LE(1, 4);
+    cfg.writeUInt32LE(pageShift(), 8);
+    obj.setRodata(cfg);
+  },
+  bind(obj, variant) {
+    const totalMap = obj.map('cs_total');
+    const procMap = obj.map('cs_procs');
+    const statsMap = obj.map('cs_stats');
+    const zeroKey = Buffer.alloc(4);
+    const commOff = offsetOf(CS_PROC, 'comm');
+    return {
+      read(): CachestatRaw {
+        const total = zeroCounts();
+        for (const cpu of lookupPercpu(totalMap, zeroKey) ?? []) addCounts(total, cpu, 0);
+        let procMapFull = 0;
+        for (const cpu of lookupPercpu(statsMap, zeroKey) ?? []) procMapFull += u64(cpu, 0);
+        const d = dumpHash(procMap);
+        const procs: CachestatProcRaw[] = [];
+        const gone: Buffer[] = [];
+        for (let i = 0; i < d.count; i++) {
+          const pid = d.keys.readUInt32LE(i * d.keySize);
+          const off = i * d.valueSize;
+          const p: CachestatProcRaw = { pid, comm: cstr(d.values, off + commOff, 16), ...zeroCounts() };
+          addCounts(p, d.values, off);
+          procs.push(p);
+          if (!pidAlive(pid)) gone.push(d.keys.subarray(i * d.keySize, (i + 1) * d.keySize));
+        }
+        // Dead processes: their final counts are in this reading; drop them so the map stays bounded.
+        for (const k of gone) deleteKey(procMap, k);
+        return { method: variant.name, total, procs, procMapFull, procMapSize: d.count, procMapMax: procMap.maxEntries };
+      },
+    };
+  },
+};
+
+function zeroCounts(): CachestatCounts {
+  return { accessed: 0, added: 0, dirtied: 0, writeAdded: 0 };
+}
+
+const COUNT_OFF = {
+  accessed: offsetOf(CS_COUNTS, 'accessed'),
+  added: offsetOf(CS_COUNTS, 'added'),
+  dirtied: offsetOf(CS_COUNTS, 'dirtied'),
+  writeAdded: offsetOf(CS_COUNTS, 'write_added'),
+};
+
+/** Adds a struct cs_counts at `off` of `buf` into `c`. */
+function addCounts(c: CachestatCounts, buf: Buffer, off: number): void {
+  c.accessed += u64(buf, off + COUNT_OFF.accessed);
+  c.added += u64(buf, off + COUNT_OFF.added);
+  c.dirtied += u64(buf, off + COUNT_OFF.dirtied);
+  c.writeAdded += u64(buf, off + COUNT_OFF.writeAdded);
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
