@@ -76,6 +76,10 @@ function classify(step: string, err: number, log: string[]): BpfError {
   if (e === 1 /* EPERM */ || e === 13 /* EACCES */) {
     if (step === 'load' && log.some((l) => /PROG LOAD LOG|processed \d+ insns/.test(l)))
       return new BpfError('verifier', `rejected by the BPF verifier (${why})`, e, tail);
+    // As root, EPERM is the kernel refusing this kind of program or attachment (e.g. fentry
+    // without the needed kernel support), not a missing privilege.
+    if (process.geteuid?.() === 0 && step !== 'open')
+      return new BpfError('other', `${step}: ${why} — not permitted by this kernel for this program type`, e, tail);
     return new BpfError(
       'permission',
       `${step}: ${why} — probetop needs root or CAP_BPF + CAP_PERFMON (run it with sudo)`,
