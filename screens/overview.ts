@@ -8,7 +8,8 @@ import { headerLines, HeaderInfo } from './header';
 import { overviewLayout, OverviewLayout, MIN_COLS, MIN_ROWS, Rect } from './layout';
 import type { PanelContext, PanelRenderer } from './panels/types';
 import { renderRunqlat } from './panels/runqlat';
-import { processAreaLines } from './procarea';
+import { renderCachestat } from './panels/cachestat';
+import { processAreaLines, TableView } from './procarea';
 import { heatmapRows } from './widgets/heatmap';
 import type { Hist } from '../src/model/hist';
 
@@ -31,6 +32,7 @@ export const PANELS: PanelDef[] = [
     render: renderRunqlat,
     hist: (d) => (d.status === 'ok' ? (d.data as { hist: Hist }).hist : null),
   },
+  { name: 'cachestat', title: 'Page cache', select: (s) => s.cachestat, render: renderCachestat },
 ];
 
 /** Everything the overview needs to draw. */
@@ -43,6 +45,7 @@ export interface OverviewInput {
   focused: number; // index of the panel that Tab selected (-1: none)
   heatmap: ReadonlySet<string>; // names of panels showing their heatmap
   intervalMs: number;
+  table: TableView;
 }
 
 function place(el: blessed.Widgets.BoxElement, r: Rect): void {
@@ -113,7 +116,7 @@ export class OverviewScreen {
     });
     place(this.procs, L.procs);
     const pctx = { width: L.procs.width - 2, height: L.procs.height - 2, color: input.color };
-    const area = processAreaLines(input.snap, pctx);
+    const area = processAreaLines(input.snap, pctx, input.table);
     this.procs.setLabel(` ${area.title} `);
     this.procs.setContent(area.lines.join('\n'));
     place(this.footer, L.footer);

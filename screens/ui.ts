@@ -11,6 +11,7 @@ import { OverviewScreen, PANELS } from './overview';
 import { probeStatusLines } from './probes';
 import { helpLines, overviewFooter } from './help';
 import { escapeText } from './widgets/text';
+import type { TableView } from './procarea';
 
 /** Which view is on screen. */
 export type ViewMode = 'overview' | 'probes' | 'help';
@@ -51,6 +52,8 @@ export class Ui {
   /** Panel selected with Tab (-1: none); H toggles its heatmap. */
   focused = -1;
   readonly heatmap = new Set<string>();
+  /** Sort, selection and scroll of the process table. */
+  table: TableView = { sort: { column: 'cpu', descending: true }, selected: -1, offset: 0 };
   /** A one-off message for the footer (cleared on the next redraw after it was shown). */
   message: string | null = null;
 
@@ -78,9 +81,9 @@ export class Ui {
     });
     this.screen.key(['S-h', 'H'], () => {
       if (this.mode !== 'overview') return;
-      const targets = this.focused >= 0 ? [PANELS[this.focused]] : PANELS;
+      const targets = (this.focused >= 0 ? [PANELS[this.focused]] : PANELS).filter((p) => p.hist);
       const on = !targets.every((p) => this.heatmap.has(p.name));
-      for (const p of targets) if (p.hist) on ? this.heatmap.add(p.name) : this.heatmap.delete(p.name);
+      for (const p of targets) on ? this.heatmap.add(p.name) : this.heatmap.delete(p.name);
       this.draw();
     });
     this.screen.key(['space'], () => {
@@ -147,6 +150,7 @@ export class Ui {
         focused: this.focused,
         heatmap: this.heatmap,
         intervalMs: this.opts.intervalMs,
+        table: this.table,
       });
     } else {
       this.overview.setVisible(false);

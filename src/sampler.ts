@@ -10,6 +10,7 @@ import { PROBES, PROBE_NAMES, ProbeName } from './probes';
 import type { LoadedProbe, ProbeOptions } from './probes/types';
 import type { ProbeSample, ProbesRaw, Sample } from './model/sample';
 import { readSystem } from './procfs/system';
+import { ProcCache, readProcs } from './procfs/procs';
 import { enableBpfStats, disableBpfStats, progStats, ProgStats } from './bpf/stats';
 
 /** How the sampler is set up. */
@@ -37,6 +38,7 @@ export class Sampler {
   private closed = false;
   /** Why BPF statistics are off, or null when they are on. */
   statsError: string | null = 'not started';
+  private procCache = new ProcCache();
 
   constructor(private opts: SamplerOptions = {}) {
     this.features = detectFeatures();
@@ -106,6 +108,7 @@ export class Sampler {
       monoMs: Number(process.hrtime.bigint() / 1000n) / 1000,
       system: readSystem(),
       probes,
+      procs: readProcs(this.procCache),
       bpfStats,
       self: { cpuUs: cpu.user + cpu.system, rssBytes: process.memoryUsage.rss() },
     };
@@ -129,5 +132,6 @@ export class Sampler {
     }
     this.loaded.clear();
     disableBpfStats();
+    this.procCache.close();
   }
 }

@@ -27,7 +27,10 @@ export function percentileLine(s: HistStats, width: number): string {
   ];
   let line = parts.join('  ');
   while (line.length > width && parts.length > 1) {
-    parts.splice(parts.length === 5 ? 3 : parts.length - 2, 1);
+    // Drop max< first, then p90, then the rate: p50 and p99 are what people read.
+    const drop = parts.findIndex((p) => p.startsWith('max<'));
+    const p90 = parts.findIndex((p) => p.startsWith('p90'));
+    parts.splice(drop >= 0 ? drop : p90 >= 0 ? p90 : parts.length - 1, 1);
     line = parts.join('  ');
   }
   return line.slice(0, width);

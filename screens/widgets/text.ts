@@ -15,6 +15,7 @@ export function escapeText(s: string, max = 512): string {
     else if (ch === '{') out += '{open}';
     else if (ch === '}') out += '{close}';
     else if (ch === '\ufffd') out += '?';
+    else if (c >= 0xd800 && c <= 0xdfff) out += '?'; // a raw byte that was not UTF-8 (procfs decodeRaw)
     else out += ch;
   }
   return out;

@@ -3,6 +3,8 @@
  * recording). Snapshots are computed from two Samples.
  */
 import type { RunqlatRaw } from '../probes/runqlat';
+import type { CachestatRaw } from '../probes/cachestat';
+import type { ProcsRaw } from '../procfs/procs';
 import type { SystemRaw } from '../procfs/system';
 import type { ProgStats } from '../bpf/stats';
 
@@ -15,6 +17,7 @@ export type ProbeSample<Raw> =
 /** The raw data of every probe, by probe name. */
 export interface ProbesRaw {
   runqlat?: ProbeSample<RunqlatRaw>;
+  cachestat?: ProbeSample<CachestatRaw>;
 }
 
 /** One tick's readings. */
@@ -23,6 +26,8 @@ export interface Sample {
   monoMs: number; // monotonic clock, ms (interval arithmetic)
   system: SystemRaw;
   probes: ProbesRaw;
+  /** Every process in /proc (absent in samples of probetop versions that did not read it). */
+  procs?: ProcsRaw;
   /** Cumulative run-time statistics of every loaded BPF program, by probe (empty when stats are off). */
   bpfStats?: Record<string, ProgStats[]>;
   /** probetop's own cost: cumulative user+system CPU, µs, and resident memory, bytes. */

@@ -6,6 +6,8 @@ import { diffHist, Hist, histStats, HistStats } from './hist';
 import type { Sample, ProbeSample } from './sample';
 import type { CpuTimes } from '../procfs/system';
 import type { RunqlatRaw } from '../probes/runqlat';
+import { buildCachestat, CachestatSnap } from './cachestat';
+import { buildProcs, ProcSnap } from './procs';
 
 /** A probe's state as screens show it. */
 export type ProbeStatus = { name: string; status: 'ok'; variant: string } | { name: string; status: 'unavailable'; reason: string } | { name: string; status: 'disabled' };
@@ -65,6 +67,9 @@ export interface Snapshot {
   system: SystemSnap;
   probes: ProbeStatus[];
   runqlat: ProbeSnap<RunqlatSnap>;
+  cachestat: ProbeSnap<CachestatSnap>;
+  /** Every process seen in /proc this tick, with its CPU%, memory, state (unsorted). */
+  procs: ProcSnap[];
   cost: CostSnap;
 }
 
@@ -156,8 +161,10 @@ export function buildSnapshot(sample: Sample, prev?: Sample): Snapshot {
       ncpu: sample.system.ncpu,
       cpuPct: cpuPct(sample.system.cpu, prev?.system.cpu),
     },
-    probes: [statusOf('runqlat', sample.probes.runqlat)],
+    probes: [statusOf('runqlat', sample.probes.runqlat), statusOf('cachestat', sample.probes.cachestat)],
     runqlat: probeSnap(sample.probes.runqlat, prev?.probes.runqlat, (c, p) => buildRunqlat(c, p, intervalMs)),
+    cachestat: probeSnap(sample.probes.cachestat, prev?.probes.cachestat, (c, p) => buildCachestat(c, p, intervalMs)),
+    procs: sample.procs ? buildProcs(sample.procs.procs, prev?.procs?.procs, intervalMs, { ...sample.procs, ts: sample.ts }) : [],
     cost: buildCost(sample, prev, intervalMs),
   };
 }

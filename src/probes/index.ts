@@ -2,11 +2,12 @@
  * The registry of always-on probes, in the order they are loaded and shown.
  */
 import { runqlat } from './runqlat';
+import { cachestat } from './cachestat';
 import type { ProbeSpec } from './types';
 import type { ProbesRaw } from '../model/sample';
 
 /** Every always-on probe, keyed by the name used across layers. */
-export const PROBES = { runqlat } satisfies { [K in keyof Required<ProbesRaw>]: ProbeSpec<any> };
+export const PROBES = { runqlat, cachestat } satisfies { [K in keyof Required<ProbesRaw>]: ProbeSpec<any> };
 
 /** A probe name. */
 export type ProbeName = keyof typeof PROBES;

@@ -1,0 +1,108 @@
+/**
+ * The process table's columns — one table of field definitions (id, title, width, value,
+ * format) used for drawing, sorting and the header — and its renderer.
+ */
+import type { ProcRow } from '../src/model/proctable';
+import { formatUs } from '../src/model/hist';
+import { userName } from '../src/procfs/users';
+import { cell, formatBytes, formatRate, pad } from './widgets/text';
+import type { PanelContext } from './panels/types';
+
+/** One column of the process table. */
+export interface Column {
+  id: string;
+  title: string;
+  width: number;
+  right: boolean;
+  /** The value sorted by (null sorts last). */
+  value(r: ProcRow): number | string | null;
+  /** The text shown (raw: escaped by the renderer). */
+  text(r: ProcRow): string;
+  /** Narrow terminals drop the columns with the lowest priority first. */
+  priority: number;
+}
+
+const num = (v: number | null, f: (x: number) => string) => (v === null ? '-' : f(v));
+const ms = (v: number) => (v < 10 ? v.toFixed(1) : String(Math.round(v)));
+
+/** Every column, in screen order. */
+export const COLUMNS: Column[] = [
+  { id: 'pid', title: 'PID', width: 7, right: true, priority: 10, value: (r) => r.pid, text: (r) => String(r.pid) },
+  { id: 'ppid', title: 'PPID', width: 7, right: true, priority: 3, value: (r) => r.ppid, text: (r) => num(r.ppid, String) },
+  { id: 'user', title: 'USER', width: 8, right: false, priority: 4, value: (r) => (r.uid === null ? null : userName(r.uid)), text: (r) => (r.uid === null ? '-' : userName(r.uid)) },
+  { id: 'cpu', title: 'CPU%', width: 6, right: true, priority: 9, value: (r) => r.cpuPct, text: (r) => num(r.cpuPct, (v) => v.toFixed(v < 10 ? 1 : 0)) },
+  { id: 'runq', title: 'RUNQ ms/s', width: 9, right: true, priority: 8, value: (r) => r.runqMsPerSec, text: (r) => num(r.runqMsPerSec, ms) },
+  { id: 'runqp99', title: 'RQ p99', width: 7, right: true, priority: 5, value: (r) => r.runqP99Us, text: (r) => (r.runqP99Us === null ? '-' : formatUs(r.runqP99Us)) },
+  { id: 'offcpu', title: 'OFFCPU', width: 7, right: true, priority: 7, value: (r) => r.offcpuMsPerSec, text: (r) => num(r.offcpuMsPerSec, ms) },
+  { id: 'io', title: 'IO/s', width: 6, right: true, priority: 6, value: (r) => r.ioOpsPerSec, text: (r) => num(r.ioOpsPerSec, formatRate) },
+  { id: 'iobytes', title: 'IO B/s', width: 7, right: true, priority: 5, value: (r) => r.ioBytesPerSec, text: (r) => num(r.ioBytesPerSec, formatBytes) },
+  { id: 'iop99', title: 'IO p99', width: 7, right: true, priority: 2, value: (r) => r.ioP99Us, text: (r) => (r.ioP99Us === null ? '-' : formatUs(r.ioP99Us)) },
+  { id: 'cache', title: 'CACHE%', width: 6, right: true, priority: 4, value: (r) => r.cacheHitPct, text: (r) => num(r.cacheHitPct, (v) => v.toFixed(0)) },
+  { id: 'mem', title: 'RES', width: 6, right: true, priority: 3, value: (r) => r.rssBytes, text: (r) => num(r.rssBytes, formatBytes) },
+  { id: 'state', title: 'S', width: 1, right: false, priority: 6, value: (r) => r.state, text: (r) => r.state },
+  {
+    id: 'command', title: 'COMMAND', width: 0, right: false, priority: 10,
+    value: (r) => r.comm,
+    text: (r) => {
+      const cmd = r.cmdline.length ? r.cmdline.join(' ') : `[${r.comm}]`;
+      if (!r.exited) return cmd;
+      const how = r.exited.signal ? `killed by signal ${r.exited.signal}` : `exit ${r.exited.code}`;
+      return `${cmd}  (${how}, lived ${formatUs(r.exited.lifetimeMs * 1000)})`;
+    },
+  },
+];
+
+/** How the table is sorted. */
+export interface SortState {
+  column: string; // a Column id
+  descending: boolean;
+}
+
+/** Sorts rows by a column (nulls last, ties by pid); returns a new array. */
+export function sortRows(rows: readonly ProcRow[], sort: SortState): ProcRow[] {
+  const col = COLUMNS.find((c) => c.id === sort.column) ?? COLUMNS[3];
+  const dir = sort.descending ? -1 : 1;
+  return rows.slice().sort((a, b) => {
+    const va = col.value(a);
+    const vb = col.value(b);
+    if (va === null && vb === null) return a.pid - b.pid;
+    if (va === null) return 1;
+    if (vb === null) return -1;
+    const c = typeof va === 'string' || typeof vb === 'string' ? String(va).localeCompare(String(vb)) : va - vb;
+    return c !== 0 ? c * dir : a.pid - b.pid;
+  });
+}
+
+/** The columns that fit in `width` (lowest priority dropped first), COMMAND taking the rest. */
+export function visibleColumns(width: number): Column[] {
+  let cols = COLUMNS.slice();
+  const need = () => cols.reduce((s, c) => s + (c.width || 12) + 1, 0);
+  while (need() > width) {
+    const victim = cols.filter((c) => c.priority < 10).sort((a, b) => a.priority - b.priority)[0];
+    if (!victim) break;
+    cols = cols.filter((c) => c !== victim);
+  }
+  return cols;
+}
+
+/** Renders header + rows; `selected` is highlighted. */
+export function procTableLines(rows: readonly ProcRow[], sort: SortState, selected: number, ctx: PanelContext, offset = 0): string[] {
+  const cols = visibleColumns(ctx.width);
+  const fixed = cols.reduce((s, c) => s + (c.width ? c.width + 1 : 0), 0);
+  const cmdW = Math.max(8, ctx.width - fixed);
+  const w = (c: Column) => (c.width || cmdW);
+  const arrow = sort.descending ? '▼' : '▲';
+  const head = cols.map((c) => {
+    const t = c.id === sort.column ? `${c.title}${arrow}` : c.title;
+    return pad(t, w(c), c.right);
+  }).join(' ');
+  const out = [ctx.color ? `{bold}{underline}${pad(head, ctx.width)}{/underline}{/bold}` : pad(head, ctx.width)];
+  const visible = rows.slice(offset, offset + Math.max(0, ctx.height - 1));
+  visible.forEach((r, i) => {
+    let line = cols.map((c) => cell(c.text(r), w(c), c.right)).join(' ');
+    if (offset + i === selected) line = `{inverse}${line}{/inverse}`;
+    else if (r.exited) line = ctx.color ? `{gray-fg}${line}{/gray-fg}` : line;
+    out.push(line);
+  });
+  return out;
+}

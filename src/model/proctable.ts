@@ -1,0 +1,84 @@
+/**
+ * The process table: one row per process, merging /proc sampling with what every probe saw of
+ * it this interval. Processes that exited recently stay as rows, marked, with exit code and
+ * lifetime. A pure function of the Snapshot's parts.
+ */
+import type { ProcSnap } from './procs';
+import type { RunqlatSnap, ProbeSnap } from './snapshot';
+import type { CachestatSnap } from './cachestat';
+
+/** One row of the process table. */
+export interface ProcRow {
+  pid: number;
+  ppid: number | null;
+  uid: number | null;
+  comm: string; // raw
+  cmdline: string[]; // raw
+  cgroup: string;
+  state: string; // /proc state letter, or 'X' for exited
+  threads: number | null;
+  rssBytes: number | null;
+  cpuPct: number | null; // % of one CPU this interval
+  runqMsPerSec: number | null; // waiting for a CPU, ms per second
+  runqP99Us: number | null;
+  offcpuMsPerSec: number | null; // blocked (off-CPU), ms per second
+  ioOpsPerSec: number | null;
+  ioBytesPerSec: number | null;
+  ioP99Us: number | null;
+  cacheAccesses: number | null; // page-cache accesses this interval
+  cacheHitPct: number | null;
+  ageS: number | null;
+  exited: { code: number | null; signal: number | null; lifetimeMs: number; ts: number } | null;
+}
+
+/** The parts of a Snapshot the table is built from. */
+export interface ProcTableInput {
+  procs: readonly ProcSnap[];
+  runqlat: ProbeSnap<RunqlatSnap>;
+  cachestat: ProbeSnap<CachestatSnap>;
+}
+
+function blank(pid: number): ProcRow {
+  return {
+    pid, ppid: null, uid: null, comm: '', cmdline: [], cgroup: '', state: '?', threads: null, rssBytes: null, cpuPct: null,
+    runqMsPerSec: null, runqP99Us: null, offcpuMsPerSec: null, ioOpsPerSec: null, ioBytesPerSec: null, ioP99Us: null,
+    cacheAccesses: null, cacheHitPct: null, ageS: null, exited: null,
+  };
+}
+
+/** Builds the rows (unsorted). Probe data for a pid /proc did not list adds a row of its own. */
+export function buildProcTable(input: ProcTableInput): ProcRow[] {
+  const rows = new Map<number, ProcRow>();
+  for (const p of input.procs) {
+    rows.set(p.pid, {
+      ...blank(p.pid),
+      ppid: p.ppid, uid: p.uid, comm: p.comm, cmdline: p.cmdline, cgroup: p.cgroup, state: p.state, threads: p.threads,
+      rssBytes: p.rssBytes, cpuPct: p.cpuPct, ageS: p.ageS,
+      // /proc's schedstat wait is the fallback when the run-queue probe is not running.
+      runqMsPerSec: input.runqlat.status === 'ok' ? 0 : p.runqWaitMsPerSec,
+    });
+  }
+  const row = (pid: number, comm: string) => {
+    let r = rows.get(pid);
+    if (!r) {
+      r = { ...blank(pid), comm };
+      rows.set(pid, r);
+    }
+    return r;
+  };
+  if (input.runqlat.status === 'ok') {
+    for (const q of input.runqlat.data.procs) {
+      const r = row(q.pid, q.comm);
+      r.runqMsPerSec = q.waitMsPerSec;
+      r.runqP99Us = q.p99Us;
+    }
+  }
+  if (input.cachestat.status === 'ok') {
+    for (const c of input.cachestat.data.procs) {
+      const r = row(c.pid, c.comm);
+      r.cacheAccesses = c.accesses;
+      r.cacheHitPct = c.hitPct;
+    }
+  }
+  return [...rows.values()];
+}
