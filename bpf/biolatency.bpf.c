@@ -1,0 +1,479 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * biolatency: block I/O latency — the time from a request being issued to the device driver
+ * (or, with cfg.queued, inserted into the I/O scheduler) to its completion. Log2 histograms
+ * per disk and direction (per-CPU, no atomics) and per issuing process. Counters are
+ * cumulative; user space takes deltas and sums the disks into the total.
+ *
+ * Who asked for an I/O is the task current at block_rq_insert (the submitter, on disks with an
+ * I/O scheduler or when the queue was busy), else at block_rq_issue (direct issue, also the
+ * submitter). Buffered writes are submitted by writeback kworkers (or by fsync/sync), and
+ * writes through the flush machinery (FUA, preflush) are dispatched by kblockd without an
+ * insert event, so per-process numbers for those mostly land on kworkers.
+ *
+ * Variants (user space picks the first that loads and attaches):
+ *   btf: tp_btf programs, request fields read by direct BTF loads, start keyed by rq pointer;
+ *   raw: raw_tp programs, the same with bpf_probe_read (BPF_CORE_READ);
+ *   tp:  classic tracepoints, start keyed by (dev, sector) from the trace records.
+ * Each variant follows a request through insert (submitter known), issue (timer starts, or
+ * with cfg.queued at insert), requeue (keep the submitter), merge (the request is freed
+ * without completing) and complete (account, then mark the start idle).
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "biolatency.h"
+#include "common/bits.bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#ifndef E2BIG
+#define E2BIG 7
+#endif
+
+/* REQ_OP_MASK: the low REQ_OP_BITS (8) of cmd_flags hold the operation since commit
+ * ef295ecf090d ("block: better op and flags encoding", 4.10); a #define, not in BTF. */
+#define REQ_OP_MASK_ ((1U << 8) - 1)
+
+const volatile struct biolat_cfg cfg = {};
+
+/* Start of each request, keyed by its address (btf and raw variants). Request structs are
+ * preallocated per tag and reused, so entries are marked done (ts = 0) instead of deleted:
+ * the steady state is lookups only, no bucket locks. LRU keeps the map bounded when structs
+ * are freed (scheduler switch, disk removal). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, BIOLAT_MAX_INFLIGHT);
+	__type(key, __u64);
+	__type(value, struct biolat_start);
+} starts_rq SEC(".maps");
+
+/* Start of each request, keyed by (dev, sector) (tp variant); deleted at completion since
+ * sectors, unlike request structs, are not reused. A front merge into an inserted request
+ * moves its sector: the insert's entry is then orphaned, and LRU eviction reclaims it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, BIOLAT_MAX_INFLIGHT);
+	__type(key, struct biolat_sector_key);
+	__type(value, struct biolat_start);
+} starts_sec SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, BIOLAT_MAX_DISKS);
+	__type(key, struct biolat_disk_key);
+	__type(value, struct biolat_disk);
+} disks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BIOLAT_MAX_PROCS);
+	__type(key, __u32);
+	__type(value, struct biolat_proc);
+} procs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct biolat_stats);
+} stats SEC(".maps");
+
+/* Before 5.17 the request pointed at its disk; commit f3fa33acca9f ("block: remove the
+ * ->rq_disk field in struct request") replaced that with rq->q->disk (added in 5.15 by
+ * commit d152c682f03c, "block: add an explicit ->disk backpointer to the request_queue"). */
+struct request___o {
+	struct gendisk *rq_disk;
+} __attribute__((preserve_access_index));
+
+/* Before commit d5869fdc189f ("block: introduce block_rq_error tracepoint", 6.0) the
+ * completion record's type was named after block_rq_complete. */
+struct trace_event_raw_block_rq_complete___x {
+	dev_t dev;
+	sector_t sector;
+	unsigned int nr_sector;
+	char rwbs[10];
+} __attribute__((preserve_access_index));
+
+enum stat_field { STAT_NO_START, STAT_PROC_FULL, STAT_DISK_FULL };
+
+static __always_inline void stat_inc(enum stat_field f)
+{
+	struct biolat_stats *st;
+	__u32 idx = 0;
+
+	st = bpf_map_lookup_elem(&stats, &idx);
+	if (!st)
+		return;
+	if (f == STAT_NO_START)
+		st->no_start++;
+	else if (f == STAT_PROC_FULL)
+		st->proc_map_full++;
+	else
+		st->disk_map_full++;
+}
+
+static __always_inline __u32 op_of(__u32 cmd_flags)
+{
+	__u32 op = cmd_flags & REQ_OP_MASK_;
+
+	return op == REQ_OP_READ ? BIOLAT_OP_READ : op == REQ_OP_WRITE ? BIOLAT_OP_WRITE : BIOLAT_OP_OTHER;
+}
+
+/* Direction from a trace record's rwbs string: an optional 'F' (preflush) then the op letter. */
+static __always_inline __u32 op_of_rwbs(const char *rwbs)
+{
+	char c = rwbs[0];
+
+	if (c == 'F')
+		c = rwbs[1];
+	return c == 'R' ? BIOLAT_OP_READ : c == 'W' ? BIOLAT_OP_WRITE : BIOLAT_OP_OTHER;
+}
+
+/* dev_t of a disk in the kernel's encoding (MKDEV: major << 20 | minor), as trace records have it. */
+static __always_inline __u32 disk_dev(int major, int first_minor)
+{
+	return ((__u32)major << 20) | (__u32)first_minor;
+}
+
+/* The current task as the request's submitter. The name is copied only when the process
+ * differs from the struct's last user: tags are handed out with a per-CPU hint, so a process
+ * doing I/O mostly gets the same request structs back. */
+static __always_inline void set_task(struct biolat_start *s)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+
+	if (s->tgid != tgid || !s->comm[0]) {
+		s->tgid = tgid;
+		bpf_get_current_comm(s->comm, sizeof(s->comm));
+	}
+}
+
+/* block_rq_insert: the request enters the I/O scheduler (or a software queue), in the
+ * submitter's context — the best moment to see who asked for it. In place when the key is
+ * known (request structs are reused): no allocation, no bucket lock. */
+static __always_inline void on_insert(void *map, const void *key)
+{
+	struct biolat_start *s, n = {};
+
+	s = bpf_map_lookup_elem(map, key);
+	if (s) {
+		/* Back from a requeue, often inserted by a kworker: keep who and, queued, since when. */
+		if (s->flags & BIOLAT_REQUEUED) {
+			s->flags |= BIOLAT_INSERTED;
+			return;
+		}
+		s->ts = cfg.queued ? bpf_ktime_get_ns() : 0;
+		s->flags = BIOLAT_INSERTED;
+		set_task(s);
+		return;
+	}
+	n.ts = cfg.queued ? bpf_ktime_get_ns() : 0;
+	n.flags = BIOLAT_INSERTED;
+	set_task(&n);
+	bpf_map_update_elem(map, key, &n, BPF_ANY);
+}
+
+/* block_rq_issue: the driver gets the request. It is often dispatched from another context
+ * than the one that submitted it (a kworker, another submitter running the queue, the
+ * completion path): the task is taken from here only for requests that were not inserted. */
+static __always_inline void on_issue(void *map, const void *key)
+{
+	struct biolat_start *s, n = {};
+
+	s = bpf_map_lookup_elem(map, key);
+	if (s) {
+		if (!s->flags)
+			set_task(s);
+		if (!cfg.queued || !s->ts || !s->flags)
+			s->ts = bpf_ktime_get_ns();
+		return;
+	}
+	n.ts = bpf_ktime_get_ns();
+	set_task(&n);
+	bpf_map_update_elem(map, key, &n, BPF_ANY);
+}
+
+/* block_rq_requeue: the request goes back to be dispatched again later. */
+static __always_inline void on_requeue(struct biolat_start *s)
+{
+	if (s && s->ts)
+		s->flags |= BIOLAT_REQUEUED;
+}
+
+/* Accounts one finished request started as `s`, to its disk+direction and to its process. */
+static __always_inline void account(__u32 dev, __u32 op, __u64 bytes, const struct biolat_start *s)
+{
+	static const struct biolat_disk dzero = {};
+	static const struct biolat_proc pzero = {};
+	struct biolat_disk_key dk = { .dev = dev, .op = op };
+	__u64 delta = bpf_ktime_get_ns() - s->ts;
+	struct biolat_disk *d;
+	struct biolat_proc *p;
+
+	/* Filtered at the end, where the submitter is known for sure. */
+	if (cfg.filter_tgid && cfg.filter_tgid != s->tgid)
+		return;
+	d = bpf_map_lookup_elem(&disks, &dk);
+	if (!d) {
+		if (bpf_map_update_elem(&disks, &dk, &dzero, BPF_NOEXIST) == -E2BIG)
+			stat_inc(STAT_DISK_FULL);
+		d = bpf_map_lookup_elem(&disks, &dk);
+	}
+	if (d) {
+		hist_add_local(&d->h, delta);
+		d->bytes += bytes;
+	}
+	if (!cfg.per_process)
+		return;
+	p = bpf_map_lookup_elem(&procs, &s->tgid);
+	if (!p) {
+		if (bpf_map_update_elem(&procs, &s->tgid, &pzero, BPF_NOEXIST) == -E2BIG) {
+			stat_inc(STAT_PROC_FULL);
+			return;
+		}
+		p = bpf_map_lookup_elem(&procs, &s->tgid);
+		if (!p)
+			return;
+		__builtin_memcpy(p->comm, s->comm, sizeof(p->comm));
+	}
+	hist_add_atomic(&p->h, delta);
+	__sync_fetch_and_add(&p->bytes, bytes);
+}
+
+/* A request in flight, or NULL (counted) when its start was not seen. */
+static __always_inline struct biolat_start *started(void *map, const void *key)
+{
+	struct biolat_start *s = bpf_map_lookup_elem(map, key);
+
+	if (!s || !s->ts) {
+		stat_inc(STAT_NO_START);
+		return NULL;
+	}
+	return s;
+}
+
+/* The request struct is idle again (completed, or merged into another and freed). */
+static __always_inline void forget(struct biolat_start *s)
+{
+	s->ts = 0;
+	s->flags = 0;
+}
+
+/* ---- btf variant: tp_btf, direct loads through BTF pointers ---- */
+
+static __always_inline __u32 rq_dev_btf(struct request *rq)
+{
+	struct gendisk *disk;
+
+	if (bpf_core_field_exists(((struct request___o *)rq)->rq_disk))
+		disk = ((struct request___o *)rq)->rq_disk;
+	else
+		disk = rq->q->disk;
+	return disk ? disk_dev(disk->major, disk->first_minor) : 0;
+}
+
+SEC("tp_btf/block_rq_insert")
+int BPF_PROG(bio_insert_btf, struct request *rq)
+{
+	__u64 key = (__u64)rq;
+
+	on_insert(&starts_rq, &key);
+	return 0;
+}
+
+SEC("tp_btf/block_rq_issue")
+int BPF_PROG(bio_issue_btf, struct request *rq)
+{
+	__u64 key = (__u64)rq;
+
+	on_issue(&starts_rq, &key);
+	return 0;
+}
+
+SEC("tp_btf/block_rq_requeue")
+int BPF_PROG(bio_requeue_btf, struct request *rq)
+{
+	__u64 key = (__u64)rq;
+
+	on_requeue(bpf_map_lookup_elem(&starts_rq, &key));
+	return 0;
+}
+
+/* `rq` was merged into another request and is freed without a completion. */
+SEC("tp_btf/block_rq_merge")
+int BPF_PROG(bio_merge_btf, struct request *rq)
+{
+	__u64 key = (__u64)rq;
+	struct biolat_start *s = bpf_map_lookup_elem(&starts_rq, &key);
+
+	if (s)
+		forget(s);
+	return 0;
+}
+
+SEC("tp_btf/block_rq_complete")
+int BPF_PROG(bio_complete_btf, struct request *rq, blk_status_t error, unsigned int nr_bytes)
+{
+	__u64 key = (__u64)rq;
+	struct biolat_start *s = started(&starts_rq, &key);
+
+	if (!s)
+		return 0;
+	/* A partial completion ends the request here; the rest finds ts == 0 (as libbpf-tools). */
+	account(rq_dev_btf(rq), op_of(rq->cmd_flags), nr_bytes, s);
+	forget(s);
+	return 0;
+}
+
+/* ---- raw variant: raw_tp, fields read with bpf_probe_read_kernel ---- */
+
+static __always_inline __u32 rq_dev_raw(struct request *rq)
+{
+	struct gendisk *disk;
+
+	if (bpf_core_field_exists(((struct request___o *)rq)->rq_disk))
+		disk = BPF_CORE_READ((struct request___o *)rq, rq_disk);
+	else
+		disk = BPF_CORE_READ(rq, q, disk);
+	return disk ? disk_dev(BPF_CORE_READ(disk, major), BPF_CORE_READ(disk, first_minor)) : 0;
+}
+
+SEC("raw_tp/block_rq_insert")
+int BPF_PROG(bio_insert_raw, struct request *rq)
+{
+	__u64 key = (__u64)rq;
+
+	on_insert(&starts_rq, &key);
+	return 0;
+}
+
+SEC("raw_tp/block_rq_issue")
+int BPF_PROG(bio_issue_raw, struct request *rq)
+{
+	__u64 key = (__u64)rq;
+
+	on_issue(&starts_rq, &key);
+	return 0;
+}
+
+SEC("raw_tp/block_rq_requeue")
+int BPF_PROG(bio_requeue_raw, struct request *rq)
+{
+	__u64 key = (__u64)rq;
+
+	on_requeue(bpf_map_lookup_elem(&starts_rq, &key));
+	return 0;
+}
+
+SEC("raw_tp/block_rq_merge")
+int BPF_PROG(bio_merge_raw, struct request *rq)
+{
+	__u64 key = (__u64)rq;
+	struct biolat_start *s = bpf_map_lookup_elem(&starts_rq, &key);
+
+	if (s)
+		forget(s);
+	return 0;
+}
+
+SEC("raw_tp/block_rq_complete")
+int BPF_PROG(bio_complete_raw, struct request *rq, blk_status_t error, unsigned int nr_bytes)
+{
+	__u64 key = (__u64)rq;
+	struct biolat_start *s = started(&starts_rq, &key);
+
+	if (!s)
+		return 0;
+	account(rq_dev_raw(rq), op_of(BPF_CORE_READ(rq, cmd_flags)), nr_bytes, s);
+	forget(s);
+	return 0;
+}
+
+/* ---- tp variant: classic tracepoints, requests identified by (dev, sector) ---- */
+
+static __always_inline struct biolat_sector_key rq_key_tp(struct trace_event_raw_block_rq *ctx)
+{
+	struct biolat_sector_key key = {};
+
+	key.dev = ctx->dev;
+	key.sector = ctx->sector;
+	return key;
+}
+
+SEC("tracepoint/block/block_rq_insert")
+int bio_insert_tp(struct trace_event_raw_block_rq *ctx)
+{
+	struct biolat_sector_key key = rq_key_tp(ctx);
+
+	on_insert(&starts_sec, &key);
+	return 0;
+}
+
+SEC("tracepoint/block/block_rq_issue")
+int bio_issue_tp(struct trace_event_raw_block_rq *ctx)
+{
+	struct biolat_sector_key key = rq_key_tp(ctx);
+
+	on_issue(&starts_sec, &key);
+	return 0;
+}
+
+SEC("tracepoint/block/block_rq_requeue")
+int bio_requeue_tp(struct trace_event_raw_block_rq_requeue *ctx)
+{
+	struct biolat_sector_key key = {};
+
+	key.dev = ctx->dev;
+	key.sector = ctx->sector;
+	on_requeue(bpf_map_lookup_elem(&starts_sec, &key));
+	return 0;
+}
+
+SEC("tracepoint/block/block_rq_merge")
+int bio_merge_tp(struct trace_event_raw_block_rq *ctx)
+{
+	struct biolat_sector_key key = rq_key_tp(ctx);
+
+	bpf_map_delete_elem(&starts_sec, &key);
+	return 0;
+}
+
+SEC("tracepoint/block/block_rq_complete")
+int bio_complete_tp(void *ctx)
+{
+	struct biolat_sector_key key = {};
+	struct biolat_start *s;
+	char rwbs[2];
+	__u64 bytes;
+
+	if (bpf_core_type_exists(struct trace_event_raw_block_rq_completion)) {
+		struct trace_event_raw_block_rq_completion *c = ctx;
+
+		key.dev = c->dev;
+		key.sector = c->sector;
+		bytes = (__u64)c->nr_sector << 9;
+		rwbs[0] = c->rwbs[0];
+		rwbs[1] = c->rwbs[1];
+		/* Tracepoint context loads need constant offsets: keep clang from merging the two
+		 * branches' loads into one load from a computed address (which the verifier refuses). */
+		asm volatile("" ::: "memory");
+	} else {
+		struct trace_event_raw_block_rq_complete___x *c = ctx;
+
+		key.dev = c->dev;
+		key.sector = c->sector;
+		bytes = (__u64)c->nr_sector << 9;
+		rwbs[0] = c->rwbs[0];
+		rwbs[1] = c->rwbs[1];
+		asm volatile("" ::: "memory");
+	}
+	s = started(&starts_sec, &key);
+	if (!s)
+		return 0;
+	account(key.dev, op_of_rwbs(rwbs), bytes, s);
+	/* Sectors, unlike request structs, are not reused: delete. */
+	bpf_map_delete_elem(&starts_sec, &key);
+	return 0;
+}
