@@ -64,15 +64,33 @@ export class OverviewScreen {
   private tooSmall: blessed.Widgets.BoxElement;
   private layout: OverviewLayout | null = null;
 
-  constructor(private screen: blessed.Widgets.Screen, color: boolean) {
+  constructor(private screen: blessed.Widgets.Screen, color: boolean, onTableClick?: (x: number, y: number) => void) {
     const style = color ? { border: { fg: 'blue' }, label: { bold: true } } : { label: { bold: true } };
     this.header = blessed.box({ parent: screen, tags: true, wrap: false, height: 2 } as blessed.Widgets.BoxOptions);
     this.panels = PANELS.map((p) =>
       blessed.box({ parent: screen, tags: true, wrap: false, border: { type: 'line' }, label: ` ${p.title} `, style } as blessed.Widgets.BoxOptions),
     );
-    this.procs = blessed.box({ parent: screen, tags: true, wrap: false, border: { type: 'line' }, label: ' Processes ', style });
+    this.procs = blessed.box({ parent: screen, tags: true, wrap: false, border: { type: 'line' }, label: ' Processes ', style, clickable: true } as blessed.Widgets.BoxOptions);
+    if (onTableClick) {
+      screen.enableMouse(this.procs);
+      this.procs.on('click', (data: { x: number; y: number }) => {
+        const x = data.x - (this.procs.aleft as number) - 1;
+        const y = data.y - (this.procs.atop as number) - 1;
+        if (x >= 0 && y >= 0) onTableClick(x, y);
+      });
+    }
     this.footer = blessed.box({ parent: screen, tags: true, height: 1, style: color ? { bg: 'blue', fg: 'white' } : { inverse: true } });
     this.tooSmall = blessed.box({ parent: screen, tags: true, top: 0, left: 0, width: '100%', height: '100%', hidden: true });
+  }
+
+  /** Rows inside the process area (header included). */
+  tableHeight(): number {
+    return this.layout ? this.layout.procs.height - 2 : 10;
+  }
+
+  /** Columns inside the process area. */
+  tableWidth(): number {
+    return this.layout ? this.layout.procs.width - 2 : 78;
   }
 
   /** Shows or hides every widget of this screen. */

@@ -1,33 +1,32 @@
 /**
- * The process area of the overview: the merged process table, sorted and scrolled as the view
- * state says.
+ * The process area of the overview: the merged process table under the view's filter, sort,
+ * tree or grouping, scrolled to keep the selection visible.
  */
 import type { Snapshot } from '../src/model/snapshot';
-import { buildProcTable, ProcRow } from '../src/model/proctable';
-import { procTableLines, sortRows, SortState } from './proctable';
+import { buildProcTable } from '../src/model/proctable';
+import { procTableLines } from './proctable';
+import { displayRows, DisplayRow, TableView } from './tableview';
 import type { PanelContext } from './panels/types';
 
-/** What the user chose for the table. */
-export interface TableView {
-  sort: SortState;
-  selected: number; // index into the sorted rows
-  offset: number; // first row shown
+export type { TableView } from './tableview';
+
+/** The display rows of a snapshot under a view. */
+export function tableDisplay(snap: Snapshot | undefined, view: TableView): ReturnType<typeof displayRows> {
+  return displayRows(snap ? buildProcTable(snap) : [], view);
 }
 
-/** The sorted rows of a snapshot. */
-export function tableRows(snap: Snapshot | undefined, sort: SortState): ProcRow[] {
-  if (!snap) return [];
-  return sortRows(buildProcTable(snap), sort);
-}
-
-/** Title and lines of the process area. */
-export function processAreaLines(snap: Snapshot | undefined, ctx: PanelContext, view: TableView): { title: string; lines: string[] } {
-  const rows = tableRows(snap, view.sort);
-  const title = `Processes ${rows.length}`;
-  if (!snap) return { title, lines: [] };
+/** Title and lines of the process area; updates view.offset to keep the selection in sight. */
+export function processAreaLines(snap: Snapshot | undefined, ctx: PanelContext, view: TableView): { title: string; lines: string[]; rows: DisplayRow[] } {
+  const d = tableDisplay(snap, view);
+  const what = view.group ? 'cgroups' : 'processes';
+  let title = `${view.group ? d.rows.length : d.rows.length} ${what}`;
+  if (view.filter) title = `${d.rows.length} of ${view.group ? '' : d.total + ' '}${what} matching "${view.filter}"${d.filterError ? ` (${d.filterError})` : ''}`;
+  if (view.tree) title += ', tree';
   const height = Math.max(1, ctx.height - 1);
-  let offset = view.offset;
-  if (view.selected < offset) offset = view.selected;
-  if (view.selected >= offset + height) offset = view.selected - height + 1;
-  return { title, lines: procTableLines(rows, view.sort, view.selected, ctx, Math.max(0, offset)) };
+  if (d.selected >= 0) {
+    if (d.selected < view.offset) view.offset = d.selected;
+    if (d.selected >= view.offset + height) view.offset = d.selected - height + 1;
+  }
+  view.offset = Math.max(0, Math.min(view.offset, Math.max(0, d.rows.length - height)));
+  return { title, lines: snap ? procTableLines(d.rows, view.sort, d.selected, ctx, view.offset) : [], rows: d.rows };
 }

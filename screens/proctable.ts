@@ -7,6 +7,7 @@ import { formatUs } from '../src/model/hist';
 import { userName } from '../src/procfs/users';
 import { cell, formatBytes, formatRate, pad } from './widgets/text';
 import type { PanelContext } from './panels/types';
+import type { DisplayRow } from './tableview';
 
 /** One column of the process table. */
 export interface Column {
@@ -31,7 +32,7 @@ export const COLUMNS: Column[] = [
   { id: 'ppid', title: 'PPID', width: 7, right: true, priority: 3, value: (r) => r.ppid, text: (r) => num(r.ppid, String) },
   { id: 'user', title: 'USER', width: 8, right: false, priority: 4, value: (r) => (r.uid === null ? null : userName(r.uid)), text: (r) => (r.uid === null ? '-' : userName(r.uid)) },
   { id: 'cpu', title: 'CPU%', width: 6, right: true, priority: 9, value: (r) => r.cpuPct, text: (r) => num(r.cpuPct, (v) => v.toFixed(v < 10 ? 1 : 0)) },
-  { id: 'runq', title: 'RUNQ ms/s', width: 9, right: true, priority: 8, value: (r) => r.runqMsPerSec, text: (r) => num(r.runqMsPerSec, ms) },
+  { id: 'runq', title: 'RUNQ ms/s', width: 10, right: true, priority: 8, value: (r) => r.runqMsPerSec, text: (r) => num(r.runqMsPerSec, ms) },
   { id: 'runqp99', title: 'RQ p99', width: 7, right: true, priority: 5, value: (r) => r.runqP99Us, text: (r) => (r.runqP99Us === null ? '-' : formatUs(r.runqP99Us)) },
   { id: 'offcpu', title: 'OFFCPU', width: 7, right: true, priority: 7, value: (r) => r.offcpuMsPerSec, text: (r) => num(r.offcpuMsPerSec, ms) },
   { id: 'io', title: 'IO/s', width: 6, right: true, priority: 6, value: (r) => r.ioOpsPerSec, text: (r) => num(r.ioOpsPerSec, formatRate) },
@@ -76,7 +77,7 @@ export function sortRows(rows: readonly ProcRow[], sort: SortState): ProcRow[] {
 /** The columns that fit in `width` (lowest priority dropped first), COMMAND taking the rest. */
 export function visibleColumns(width: number): Column[] {
   let cols = COLUMNS.slice();
-  const need = () => cols.reduce((s, c) => s + (c.width || 12) + 1, 0);
+  const need = () => cols.reduce((s, c) => s + (c.width || 24) + 1, 0); // COMMAND wants 24 at least
   while (need() > width) {
     const victim = cols.filter((c) => c.priority < 10).sort((a, b) => a.priority - b.priority)[0];
     if (!victim) break;
@@ -85,24 +86,35 @@ export function visibleColumns(width: number): Column[] {
   return cols;
 }
 
-/** Renders header + rows; `selected` is highlighted. */
-export function procTableLines(rows: readonly ProcRow[], sort: SortState, selected: number, ctx: PanelContext, offset = 0): string[] {
+/** Renders header + rows; `selected` (an index into `rows`) is highlighted. */
+export function procTableLines(rows: readonly DisplayRow[], sort: SortState, selected: number, ctx: PanelContext, offset = 0): string[] {
   const cols = visibleColumns(ctx.width);
   const fixed = cols.reduce((s, c) => s + (c.width ? c.width + 1 : 0), 0);
   const cmdW = Math.max(8, ctx.width - fixed);
-  const w = (c: Column) => (c.width || cmdW);
+  const w = (c: Column) => c.width || cmdW;
   const arrow = sort.descending ? '▼' : '▲';
-  const head = cols.map((c) => {
-    const t = c.id === sort.column ? `${c.title}${arrow}` : c.title;
-    return pad(t, w(c), c.right);
-  }).join(' ');
+  const head = cols.map((c) => pad(c.id === sort.column ? `${c.title}${arrow}` : c.title, w(c), c.right)).join(' ');
   const out = [ctx.color ? `{bold}{underline}${pad(head, ctx.width)}{/underline}{/bold}` : pad(head, ctx.width)];
-  const visible = rows.slice(offset, offset + Math.max(0, ctx.height - 1));
-  visible.forEach((r, i) => {
-    let line = cols.map((c) => cell(c.text(r), w(c), c.right)).join(' ');
+  rows.slice(offset, offset + Math.max(0, ctx.height - 1)).forEach((d, i) => {
+    const r = d.row;
+    let line = cols.map((c) => cell(c.id === 'command' ? d.prefix + c.text(r) : c.text(r), w(c), c.right)).join(' ');
     if (offset + i === selected) line = `{inverse}${line}{/inverse}`;
-    else if (r.exited) line = ctx.color ? `{gray-fg}${line}{/gray-fg}` : line;
+    else if (r.exited) line = ctx.color ? `{gray-fg}${line}{/gray-fg}` : `{underline}${line}{/underline}`;
     out.push(line);
   });
   return out;
+}
+
+/** The column under screen column `x` of the header (for mouse clicks), or null. */
+export function columnAt(x: number, width: number): Column | null {
+  const cols = visibleColumns(width);
+  const fixed = cols.reduce((s, c) => s + (c.width ? c.width + 1 : 0), 0);
+  const cmdW = Math.max(8, width - fixed);
+  let pos = 0;
+  for (const c of cols) {
+    const w = c.width || cmdW;
+    if (x >= pos && x < pos + w + 1) return c;
+    pos += w + 1;
+  }
+  return null;
 }

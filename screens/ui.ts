@@ -1,6 +1,7 @@
 /**
- * The terminal UI: one blessed screen, the views on it (overview, probe status, help), and key
- * handling. It draws what it is given and reports what the user asked for; it never samples.
+ * The terminal UI: one blessed screen, the views on it (overview, process drill-down, probe
+ * status, help), and key handling by mode from the keymap. It draws what it is given and reports
+ * what the user asked for; it never samples.
  */
 import blessed from 'blessed';
 import type { Snapshot } from '../src/model/snapshot';
@@ -9,12 +10,14 @@ import type { LogLine } from '../src/bpf/object';
 import type { HostInfo } from '../src/procfs/system';
 import { OverviewScreen, PANELS } from './overview';
 import { probeStatusLines } from './probes';
-import { helpLines, overviewFooter } from './help';
+import { helpLines, footerFor, KEYMAP, KeyAction, Mode } from './keymap';
 import { escapeText } from './widgets/text';
-import type { TableView } from './procarea';
+import { tableDisplay } from './procarea';
+import { defaultView, moveSelection, shiftSort, sortBy, TableView } from './tableview';
+import { processLines, processView, ProcessView } from './process';
+import { columnAt } from './proctable';
 
-/** Which view is on screen. */
-export type ViewMode = 'overview' | 'probes' | 'help';
+export type { Mode as ViewMode } from './keymap';
 
 /** Options of the UI. */
 export interface UiOptions {
@@ -29,6 +32,12 @@ export interface UiOptions {
   statsError?(): string | null;
   /** Set in replay: the player owns pause and stepping. */
   player?: Player;
+  /** Sends a signal to a process (live only); returns an error message or null. */
+  kill?(pid: number, signal: string): string | null;
+  /** Opens the drill-down on this pid at start (--pid). */
+  pid?: number;
+  /** Writes the selected process's off-CPU stacks as folded text; returns what to tell the user. */
+  writeFolded?(pid: number, snap: Snapshot): string;
 }
 
 /** Controls of a replay. */
@@ -44,7 +53,8 @@ export class Ui {
   readonly screen: blessed.Widgets.Screen;
   private overview: OverviewScreen;
   private page: blessed.Widgets.BoxElement;
-  mode: ViewMode = 'overview';
+  mode: Mode = 'overview';
+  private previousMode: Mode = 'overview';
   paused = false;
   private snap: Snapshot | undefined;
   private history: Snapshot[] = [];
@@ -52,10 +62,13 @@ export class Ui {
   /** Panel selected with Tab (-1: none); H toggles its heatmap. */
   focused = -1;
   readonly heatmap = new Set<string>();
-  /** Sort, selection and scroll of the process table. */
-  table: TableView = { sort: { column: 'cpu', descending: true }, selected: -1, offset: 0 };
-  /** A one-off message for the footer (cleared on the next redraw after it was shown). */
+  /** Filter, sort, tree, grouping and selection of the process table. */
+  table: TableView = defaultView();
+  /** The drill-down's state while a process screen is open. */
+  proc: ProcessView | null = null;
+  /** A one-off message for the footer (cleared when a key is pressed). */
   message: string | null = null;
+  private prompting = false;
 
   constructor(private opts: UiOptions) {
     this.screen =
@@ -64,54 +77,161 @@ export class Ui {
     // Draw borders as Unicode box characters, not the VT100 alternate charset: every terminal
     // that runs probetop speaks UTF-8, and ACS shows as "lqqk" in tmux captures and some terminals.
     (this.screen as unknown as { tput: { brokenACS: boolean } }).tput.brokenACS = true;
-    this.overview = new OverviewScreen(this.screen, opts.color);
-    this.page = blessed.box({
-      parent: this.screen, tags: true, top: 0, left: 0, width: '100%', height: '100%', hidden: true,
-      scrollable: true, alwaysScroll: true, keys: true, vi: true,
-    });
-    this.screen.key(['q'], () => (this.mode === 'overview' ? this.opts.onQuit() : this.setMode('overview')));
-    this.screen.key(['f10', 'C-c'], () => this.opts.onQuit());
-    this.screen.key(['?', 'h', 'f1'], () => this.setMode(this.mode === 'help' ? 'overview' : 'help'));
-    this.screen.key(['d'], () => this.setMode(this.mode === 'probes' ? 'overview' : 'probes'));
-    this.screen.key(['escape', 'backspace'], () => this.setMode('overview'));
-    this.screen.key(['tab'], () => {
-      if (this.mode !== 'overview') return;
-      this.focused = this.focused + 1 >= PANELS.length ? -1 : this.focused + 1;
-      this.draw();
-    });
-    this.screen.key(['S-h', 'H'], () => {
-      if (this.mode !== 'overview') return;
-      const targets = (this.focused >= 0 ? [PANELS[this.focused]] : PANELS).filter((p) => p.hist);
-      const on = !targets.every((p) => this.heatmap.has(p.name));
-      for (const p of targets) on ? this.heatmap.add(p.name) : this.heatmap.delete(p.name);
-      this.draw();
-    });
-    this.screen.key(['space'], () => {
-      if (opts.player) return opts.player.togglePause();
-      this.paused = !this.paused;
-      this.draw();
-    });
-    if (opts.player) {
-      const player = opts.player;
-      this.screen.key(['left', ','], () => this.mode === 'overview' && player.step(-1));
-      this.screen.key(['right', '.'], () => this.mode === 'overview' && player.step(1));
-      this.screen.key(['g'], () => {
-        if (this.mode !== 'overview') return;
-        const prompt = blessed.prompt({ parent: this.screen, border: 'line', height: 'shrink', width: 'half', top: 'center', left: 'center', tags: true, keys: true });
-        prompt.input('Jump to time (HH:MM:SS, or +SECONDS from the start):', '', (_err, value) => {
-          prompt.destroy();
-          const err = value ? player.jumpTo(value) : null;
-          this.message = err;
-          this.draw();
-        });
-      });
-    }
+    this.overview = new OverviewScreen(this.screen, opts.color, (x, y) => this.onTableClick(x, y));
+    this.page = blessed.box({ parent: this.screen, tags: true, top: 0, left: 0, width: '100%', height: '100%', hidden: true, wrap: false } as blessed.Widgets.BoxOptions);
+    this.screen.on('keypress', (ch: string | undefined, key: { full?: string; name?: string }) => this.onKey(ch, key));
     this.screen.on('resize', () => this.draw());
+    if (opts.pid) this.openProcess(opts.pid);
+  }
+
+  private onKey(ch: string | undefined, key: { full?: string; name?: string }): void {
+    if (this.prompting || this.destroyed) return;
+    // blessed reports one Enter as both "enter" and "return": act on "return" only.
+    if (key?.name === 'enter') return;
+    const k = key?.full ?? ch ?? '';
+    const binding = KEYMAP[this.mode].find((b) => b.keys.includes(k) || (ch !== undefined && b.keys.includes(ch)));
+    if (!binding) return;
+    if (binding.replayOnly && !this.opts.player) return;
+    if (binding.liveOnly && this.opts.player) return;
+    this.message = null;
+    this.run(binding.action);
+  }
+
+  /** Performs a key's action (also used by tests). */
+  run(a: KeyAction): void {
+    const t = this.table;
+    const rows = () => tableDisplay(this.snap, t).rows;
+    const page = () => Math.max(1, this.overview.tableHeight() - 1);
+    switch (a) {
+      case 'quit': return this.opts.onQuit();
+      case 'help': this.previousMode = this.mode === 'help' ? this.previousMode : this.mode; return this.setMode(this.mode === 'help' ? this.previousMode : 'help');
+      case 'probes': this.previousMode = this.mode === 'probes' ? this.previousMode : this.mode; return this.setMode(this.mode === 'probes' ? this.previousMode : 'probes');
+      case 'back':
+        if (this.mode === 'process') this.proc = null;
+        else if (this.mode === 'overview' && t.filter) t.filter = '';
+        return this.setMode(this.mode === 'help' || this.mode === 'probes' ? this.previousMode : 'overview');
+      case 'close': return this.setMode(this.previousMode);
+      case 'up': moveSelection(t, rows(), -1); break;
+      case 'down': moveSelection(t, rows(), 1); break;
+      case 'pageup': moveSelection(t, rows(), -page()); break;
+      case 'pagedown': moveSelection(t, rows(), page()); break;
+      case 'home': moveSelection(t, rows(), -1e9); break;
+      case 'end': moveSelection(t, rows(), 1e9); break;
+      case 'sortLeft': shiftSort(t, -1); break;
+      case 'sortRight': shiftSort(t, 1); break;
+      case 'reverse': t.sort = { ...t.sort, descending: !t.sort.descending }; break;
+      case 'sortCpu': sortBy(t, 'cpu'); break;
+      case 'sortRunq': sortBy(t, 'runq'); break;
+      case 'sortOffcpu': sortBy(t, 'offcpu'); break;
+      case 'sortIo': sortBy(t, 'io'); break;
+      case 'sortCache': sortBy(t, 'cache'); break;
+      case 'sortMem': sortBy(t, 'mem'); break;
+      case 'sortPid': sortBy(t, 'pid'); break;
+      case 'tree': t.tree = !t.tree; t.group = false; break;
+      case 'group': t.group = !t.group; t.tree = false; t.selectedPid = null; break;
+      case 'filter': return this.ask('Filter (command, pid, user or cgroup; ~ for a regex; empty clears):', t.filter, (v) => {
+        t.filter = v;
+        t.offset = 0;
+      });
+      case 'enter': {
+        const d = tableDisplay(this.snap, t);
+        const sel = d.selected >= 0 ? d.rows[d.selected] : d.rows[0];
+        if (!sel) return;
+        if (sel.group) {
+          t.filter = `cgroup=${sel.group.cgroup}`;
+          t.group = false;
+          t.selectedPid = null;
+          break;
+        }
+        return this.openProcess(sel.row.pid);
+      }
+      case 'kill': return this.confirmKill();
+      case 'pause':
+        if (this.opts.player) return this.opts.player.togglePause();
+        this.paused = !this.paused;
+        break;
+      case 'stepBack': return this.opts.player?.step(-1);
+      case 'stepForward': return this.opts.player?.step(1);
+      case 'jump': return this.ask('Jump to time (HH:MM:SS, or +SECONDS from the start):', '', (v) => {
+        if (v) this.message = this.opts.player?.jumpTo(v) ?? null;
+      });
+      case 'nextPanel': this.focused = this.focused + 1 >= PANELS.length ? -1 : this.focused + 1; break;
+      case 'heatmap': {
+        const targets = (this.focused >= 0 ? [PANELS[this.focused]] : PANELS).filter((p) => p.hist);
+        const on = !targets.every((p) => this.heatmap.has(p.name));
+        for (const p of targets) on ? this.heatmap.add(p.name) : this.heatmap.delete(p.name);
+        break;
+      }
+      case 'folded':
+        if (this.proc && this.snap && this.opts.writeFolded) this.message = this.opts.writeFolded(this.proc.pid, this.snap);
+        else this.message = 'off-CPU stacks are not available';
+        break;
+      case 'scrollUp': this.page.scroll(-1); break;
+      case 'scrollDown': this.page.scroll(1); break;
+    }
+    this.draw();
+  }
+
+  /** Opens the drill-down on `pid`. */
+  openProcess(pid: number): void {
+    this.table.selectedPid = pid;
+    this.proc = processView(pid);
+    this.setMode('process');
+  }
+
+  private onTableClick(x: number, y: number): void {
+    if (this.mode !== 'overview') return;
+    if (y === 0) {
+      const c = columnAt(x, this.overview.tableWidth());
+      if (c) sortBy(this.table, c.id);
+    } else {
+      const rows = tableDisplay(this.snap, this.table).rows;
+      const r = rows[this.table.offset + y - 1];
+      if (r) this.table.selectedPid = r.row.pid;
+    }
+    this.draw();
+  }
+
+  private ask(question: string, initial: string, done: (value: string) => void): void {
+    this.prompting = true;
+    const box = blessed.textbox({
+      parent: this.screen, bottom: 0, left: 0, height: 1, width: '100%', inputOnFocus: true,
+      style: this.opts.color ? { bg: 'blue', fg: 'white' } : { inverse: true },
+    });
+    const label = blessed.box({ parent: this.screen, bottom: 1, left: 0, height: 1, width: '100%', content: ` ${question}`, style: { inverse: true } });
+    box.setValue(initial);
+    const finish = (value: string | null) => {
+      box.destroy();
+      label.destroy();
+      // The Enter/Esc that ended the prompt is still being dispatched: let it pass first.
+      setImmediate(() => (this.prompting = false));
+      if (value !== null) done(value.trim());
+      this.draw();
+    };
+    box.on('submit', (v: string) => finish(v ?? ''));
+    box.on('cancel', () => finish(this.mode === 'overview' && question.startsWith('Filter') ? '' : null));
+    box.focus();
+    this.screen.render();
+  }
+
+  private confirmKill(): void {
+    const pid = this.mode === 'process' ? this.proc?.pid : this.table.selectedPid;
+    if (!pid || pid < 0 || !this.opts.kill) {
+      this.message = this.opts.kill ? 'select a process first' : 'signals cannot be sent from a replay';
+      return this.draw();
+    }
+    const row = tableDisplay(this.snap, { ...this.table, filter: '', tree: false, group: false }).rows.find((d) => d.row.pid === pid)?.row;
+    const name = row ? escapeText(row.comm, 32) : '?';
+    this.ask(`Send a signal to ${pid} (${name})? Type TERM, KILL, INT, HUP, STOP, CONT or a number and Enter; Esc cancels:`, 'TERM', (v) => {
+      if (!v) return;
+      this.message = this.opts.kill!(pid, v) ?? `sent SIG${v.toUpperCase().replace(/^SIG/, '')} to ${pid}`;
+    });
   }
 
   /** Switches view and redraws. */
-  setMode(mode: ViewMode): void {
+  setMode(mode: Mode): void {
     this.mode = mode;
+    this.page.setScroll?.(0);
     this.draw();
   }
 
@@ -131,22 +251,31 @@ export class Ui {
     this.draw();
   }
 
+  /** The snapshot on screen. */
+  current(): Snapshot | undefined {
+    return this.snap;
+  }
+
+  private modeLabel(): string {
+    const color = this.opts.color;
+    if (this.opts.player) return this.opts.player.label();
+    return this.paused ? (color ? '{yellow-fg}PAUSED{/yellow-fg}' : 'PAUSED') : 'live';
+  }
+
   /** Redraws the current view. */
   draw(): void {
     if (this.destroyed) return;
     const color = this.opts.color;
+    const footer = this.message ? ` ${escapeText(this.message)}` : footerFor(this.mode, { paused: this.paused, replay: !!this.opts.player });
     if (this.mode === 'overview') {
       this.page.hide();
+      this.footer?.hide();
       this.overview.render({
         snap: this.snap,
         history: this.snap ? this.history.slice(0, this.history.indexOf(this.snap) + 1) : [],
-        info: {
-          host: this.opts.host,
-          intervalMs: this.opts.intervalMs,
-          mode: this.opts.player ? this.opts.player.label() : this.paused ? (color ? '{yellow-fg}PAUSED{/yellow-fg}' : 'PAUSED') : 'live',
-        },
+        info: { host: this.opts.host, intervalMs: this.opts.intervalMs, mode: this.modeLabel() },
         color,
-        footer: this.message ? ` ${escapeText(this.message)}` : overviewFooter(this.paused, !!this.opts.player),
+        footer,
         focused: this.focused,
         heatmap: this.heatmap,
         intervalMs: this.opts.intervalMs,
@@ -155,15 +284,25 @@ export class Ui {
     } else {
       this.overview.setVisible(false);
       const width = this.screen.width as number;
-      const lines =
-        this.mode === 'help'
-          ? helpLines(!!this.opts.player)
-          : probeStatusLines({ snap: this.snap, loadInfo: this.opts.loadInfo(), log: this.opts.log(), color, statsError: this.opts.statsError?.() ?? null }, width);
+      let lines: string[];
+      if (this.mode === 'help') lines = helpLines(this.previousMode, !!this.opts.player);
+      else if (this.mode === 'process' && this.proc) lines = [` ${this.modeLabel()}  —  process view`, ...processLines(this.snap, this.proc, width, color)];
+      else lines = probeStatusLines({ snap: this.snap, loadInfo: this.opts.loadInfo(), log: this.opts.log(), color, statsError: this.opts.statsError?.() ?? null }, width);
+      const rows = (this.screen.height as number) - 1;
+      this.page.height = rows;
       this.page.setContent(lines.join('\n'));
       this.page.show();
-      this.page.focus();
+      this.footerBox().setContent(footer);
     }
     this.screen.render();
+  }
+
+  private footer?: blessed.Widgets.BoxElement;
+  private footerBox(): blessed.Widgets.BoxElement {
+    if (!this.footer) this.footer = blessed.box({ parent: this.screen, bottom: 0, left: 0, height: 1, width: '100%', tags: true, style: this.opts.color ? { bg: 'blue', fg: 'white' } : { inverse: true } });
+    this.footer.show();
+    this.footer.setFront();
+    return this.footer;
   }
 
   /** Restores the terminal. Safe to call more than once. */
@@ -173,3 +312,4 @@ export class Ui {
     this.screen.destroy();
   }
 }
+

@@ -2,7 +2,7 @@
  * buildSnapshot(sample, prev): a pure function from two Samples to what screens and exporters
  * show — per-interval counts, rates, percentiles. Live, paused and replay all go through it.
  */
-import { diffHist, Hist, histStats, HistStats } from './hist';
+import { diffHist, Hist, histStats, HistStats, trimHist } from './hist';
 import type { Sample, ProbeSample } from './sample';
 import type { CpuTimes } from '../procfs/system';
 import type { RunqlatRaw } from '../probes/runqlat';
@@ -29,6 +29,7 @@ export interface RunqlatProcSnap {
   p99Us: number | null;
   meanUs: number | null;
   maxUs: number | null;
+  hist: Hist; // this process's waits by bucket in the interval (trailing empty buckets cut)
 }
 
 /** Run-queue latency for the interval. */
@@ -136,6 +137,7 @@ export function buildRunqlat(cur: RunqlatRaw, prev: RunqlatRaw | undefined, inte
       p99Us: s.p99Us,
       meanUs: s.meanUs,
       maxUs: s.maxUs,
+      hist: trimHist(h),
     });
   }
   procs.sort((a, b) => b.waitMsPerSec - a.waitMsPerSec || a.pid - b.pid);

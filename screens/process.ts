@@ -1,0 +1,97 @@
+/**
+ * The process screen (drill-down): everything probetop knows about one process this tick —
+ * identity, parent chain, its own run-queue histogram, page cache, and what the other probes
+ * add. When the process exits while shown, the screen says so and keeps its last data.
+ */
+import type { Snapshot } from '../src/model/snapshot';
+import { buildProcTable, ProcRow } from '../src/model/proctable';
+import { formatUs, histStats, emptyHist } from '../src/model/hist';
+import { userName } from '../src/procfs/users';
+import { histogramRows, percentileLine } from './widgets/histogram';
+import { escapeText, formatBytes, formatPct } from './widgets/text';
+import type { PanelContext } from './panels/types';
+
+/** What the process screen remembers between ticks. */
+export interface ProcessView {
+  pid: number;
+  lastRow: ProcRow | null; // the last time the process was seen
+  lastSeenTs: number | null;
+  goneSince: number | null; // ts of the first tick it was missing
+}
+
+/** A new process view for `pid`. */
+export function processView(pid: number): ProcessView {
+  return { pid, lastRow: null, lastSeenTs: null, goneSince: null };
+}
+
+function section(title: string, color: boolean): string {
+  return color ? `{bold}{blue-fg}${title}{/blue-fg}{/bold}` : `{bold}${title}{/bold}`;
+}
+
+/** The parent chain "1234 bash ← 1000 sshd ← 1 systemd" from the snapshot's process list. */
+export function parentChain(snap: Snapshot, pid: number): string {
+  const byPid = new Map(snap.procs.map((p) => [p.pid, p]));
+  const parts: string[] = [];
+  const seen = new Set<number>();
+  let cur = byPid.get(pid);
+  while (cur && !seen.has(cur.pid) && parts.length < 12) {
+    seen.add(cur.pid);
+    parts.push(`${cur.pid} ${escapeText(cur.comm, 32)}`);
+    cur = cur.ppid ? byPid.get(cur.ppid) : undefined;
+  }
+  return parts.join(' ← ');
+}
+
+/** The process screen's lines for `width` columns; updates `view` with what it saw. */
+export function processLines(snap: Snapshot | undefined, view: ProcessView, width: number, color: boolean): string[] {
+  if (!snap) return ['waiting for the first interval…'];
+  const row = buildProcTable(snap).find((r) => r.pid === view.pid) ?? null;
+  const inProc = snap.procs.some((p) => p.pid === view.pid);
+  if (row && inProc && !row.exited) {
+    view.lastRow = row;
+    view.lastSeenTs = snap.ts;
+    view.goneSince = null;
+  } else if (row?.exited) {
+    view.lastRow = { ...(view.lastRow ?? row), exited: row.exited, state: 'X' };
+    view.goneSince ??= snap.ts;
+  } else if (view.goneSince === null) view.goneSince = snap.ts;
+  const r = view.lastRow;
+  const out: string[] = [];
+  if (!r) {
+    out.push(`{bold}PID ${view.pid}{/bold}: no such process in this interval`);
+    return out;
+  }
+  const live = view.goneSince === null;
+  const cmd = r.cmdline.length ? r.cmdline.join(' ') : `[${r.comm}]`;
+  out.push(`{bold}PID ${r.pid}  ${escapeText(r.comm, 64)}{/bold}  user ${r.uid === null ? '-' : escapeText(userName(r.uid))}  state ${r.state}  threads ${r.threads ?? '-'}`);
+  if (!live) {
+    const why = r.exited
+      ? `${r.exited.signal ? `killed by signal ${r.exited.signal}` : `exited with code ${r.exited.code}`} after ${formatUs(r.exited.lifetimeMs * 1000)}`
+      : 'is gone (no longer in /proc)';
+    const msg = `The process ${why}; showing its last data from ${new Date(view.lastSeenTs ?? snap.ts).toTimeString().slice(0, 8)}.`;
+    out.push(color ? `{yellow-fg}${msg}{/yellow-fg}` : msg);
+  }
+  out.push(`command: ${escapeText(cmd, 4 * width)}`);
+  if (live) out.push(`parents: ${parentChain(snap, r.pid)}`);
+  out.push(`cgroup:  ${escapeText(r.cgroup || '-')}`);
+  const started = r.ageS !== null && view.lastSeenTs !== null ? new Date(view.lastSeenTs - r.ageS * 1000).toLocaleString() : '-';
+  out.push(`started: ${started}   CPU ${formatPct(r.cpuPct)}   RES ${r.rssBytes === null ? '-' : formatBytes(r.rssBytes)}`);
+  out.push('');
+  const ctx: PanelContext = { width: Math.max(30, width - 2), height: 12, color };
+
+  out.push(section('Run-queue latency of this process', color));
+  if (snap.runqlat.status === 'ok') {
+    const me = live ? snap.runqlat.data.procs.find((p) => p.pid === r.pid) : undefined;
+    const h = me?.hist ?? emptyHist();
+    out.push(`  waiting ${me ? me.waitMsPerSec.toFixed(1) : '0'} ms/s   ${percentileLine(histStats(h, snap.intervalMs), ctx.width - 30)}`);
+    out.push(...histogramRows(h, ctx, 10).map((l) => `  ${l}`));
+  } else out.push(`  ${snap.runqlat.status === 'unavailable' ? `unavailable: ${escapeText(snap.runqlat.reason)}` : 'disabled'}`);
+  out.push('');
+
+  out.push(section('Page cache of this process', color));
+  if (snap.cachestat.status === 'ok') {
+    const c = live ? snap.cachestat.data.procs.find((p) => p.pid === r.pid) : undefined;
+    out.push(c ? `  accesses ${c.accesses}  misses ${c.misses}  dirtied ${c.dirtied}  hit ${c.hitPct === null ? '-' : formatPct(c.hitPct)}` : '  no page-cache activity this interval');
+  } else out.push(`  ${snap.cachestat.status === 'unavailable' ? `unavailable: ${escapeText(snap.cachestat.reason)}` : 'disabled'}`);
+  return out;
+}
