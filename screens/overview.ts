@@ -9,6 +9,7 @@ import { overviewLayout, OverviewLayout, MIN_COLS, MIN_ROWS, Rect } from './layo
 import type { PanelContext, PanelRenderer } from './panels/types';
 import { renderRunqlat } from './panels/runqlat';
 import { renderCachestat } from './panels/cachestat';
+import { renderBiolatency } from './panels/biolatency';
 import { processAreaLines, TableView } from './procarea';
 import { heatmapRows } from './widgets/heatmap';
 import type { Hist } from '../src/model/hist';
@@ -31,6 +32,13 @@ export const PANELS: PanelDef[] = [
     select: (s) => s.runqlat,
     render: renderRunqlat,
     hist: (d) => (d.status === 'ok' ? (d.data as { hist: Hist }).hist : null),
+  },
+  {
+    name: 'biolatency',
+    title: 'Block I/O latency',
+    select: (s) => s.biolatency,
+    render: renderBiolatency,
+    hist: (d) => (d.status === 'ok' ? (d.data as { total: { hist: Hist } }).total.hist : null),
   },
   { name: 'cachestat', title: 'Page cache', select: (s) => s.cachestat, render: renderCachestat },
 ];

@@ -88,6 +88,13 @@ export function processLines(snap: Snapshot | undefined, view: ProcessView, widt
   } else out.push(`  ${snap.runqlat.status === 'unavailable' ? `unavailable: ${escapeText(snap.runqlat.reason)}` : 'disabled'}`);
   out.push('');
 
+  out.push(section('Block I/O issued by this process', color));
+  if (snap.biolatency.status === 'ok') {
+    const b = live ? snap.biolatency.data.procs.find((p) => p.pid === r.pid) : undefined;
+    out.push(b ? `  ${b.opsPerSec.toFixed(1)} ops/s  ${formatBytes(b.bytesPerSec)}/s  (${b.ops} requests, ${formatBytes(b.bytes)} this interval)  p99 ${formatUs(b.p99Us)}` : '  no block I/O this interval');
+  } else out.push(`  ${snap.biolatency.status === 'unavailable' ? `unavailable: ${escapeText(snap.biolatency.reason)}` : 'disabled'}`);
+  out.push('');
+
   out.push(section('Page cache of this process', color));
   if (snap.cachestat.status === 'ok') {
     const c = live ? snap.cachestat.data.procs.find((p) => p.pid === r.pid) : undefined;

@@ -38,6 +38,11 @@ const HISTS: HistDef[] = [
     help: 'Time tasks waited on a run queue before running.',
     get: (s) => (s.runqlat.status === 'ok' ? [{ labels: {}, hist: s.runqlat.data.hist }] : []),
   },
+  {
+    name: 'probetop_block_io_latency_seconds',
+    help: 'Block I/O latency, issue to completion (insert to completion with --bio-queued), by disk and direction.',
+    get: (s) => (s.biolatency.status === 'ok' ? s.biolatency.data.disks.map((d) => ({ labels: { disk: d.name, op: d.op }, hist: d.hist })) : []),
+  },
 ];
 
 const COUNTERS: CounterDef[] = [
@@ -65,6 +70,29 @@ const COUNTERS: CounterDef[] = [
     get: (s) => s.cost.probes.map((p) => ({ labels: { probe: p.name }, value: (p.cpuPct / 100) * (s.intervalMs / 1000) })),
   },
 ];
+
+COUNTERS.push(
+  {
+    name: 'probetop_block_io_bytes_total',
+    help: 'Bytes of completed block I/O, by disk and direction.',
+    get: (s) => (s.biolatency.status === 'ok' ? s.biolatency.data.disks.map((d) => ({ labels: { disk: d.name, op: d.op }, value: (d.bytesPerSec * s.intervalMs) / 1000 })) : []),
+  },
+  {
+    name: 'probetop_page_cache_accesses_total',
+    help: 'Page-cache page accesses.',
+    get: (s) => (s.cachestat.status === 'ok' ? [{ labels: {}, value: s.cachestat.data.totals.accesses }] : []),
+  },
+  {
+    name: 'probetop_page_cache_misses_total',
+    help: 'Page-cache misses (pages added to the cache by reads).',
+    get: (s) => (s.cachestat.status === 'ok' ? [{ labels: {}, value: s.cachestat.data.totals.misses }] : []),
+  },
+  {
+    name: 'probetop_page_cache_dirtied_total',
+    help: 'Pages dirtied in the page cache.',
+    get: (s) => (s.cachestat.status === 'ok' ? [{ labels: {}, value: s.cachestat.data.totals.dirtied }] : []),
+  },
+);
 
 const GAUGES: GaugeDef[] = [
   {

@@ -6,6 +6,7 @@
 import type { ProcSnap } from './procs';
 import type { RunqlatSnap, ProbeSnap } from './snapshot';
 import type { CachestatSnap } from './cachestat';
+import type { BiolatencySnap } from './biolatency';
 
 /** One row of the process table. */
 export interface ProcRow {
@@ -36,6 +37,7 @@ export interface ProcTableInput {
   procs: readonly ProcSnap[];
   runqlat: ProbeSnap<RunqlatSnap>;
   cachestat: ProbeSnap<CachestatSnap>;
+  biolatency: ProbeSnap<BiolatencySnap>;
 }
 
 function blank(pid: number): ProcRow {
@@ -71,6 +73,14 @@ export function buildProcTable(input: ProcTableInput): ProcRow[] {
       const r = row(q.pid, q.comm);
       r.runqMsPerSec = q.waitMsPerSec;
       r.runqP99Us = q.p99Us;
+    }
+  }
+  if (input.biolatency.status === 'ok') {
+    for (const b of input.biolatency.data.procs) {
+      const r = row(b.pid, b.comm);
+      r.ioOpsPerSec = b.opsPerSec;
+      r.ioBytesPerSec = b.bytesPerSec;
+      r.ioP99Us = b.p99Us;
     }
   }
   if (input.cachestat.status === 'ok') {

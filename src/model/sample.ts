@@ -4,6 +4,7 @@
  */
 import type { RunqlatRaw } from '../probes/runqlat';
 import type { CachestatRaw } from '../probes/cachestat';
+import type { BiolatencyRaw } from '../probes/biolatency';
 import type { ProcsRaw } from '../procfs/procs';
 import type { SystemRaw } from '../procfs/system';
 import type { ProgStats } from '../bpf/stats';
@@ -17,6 +18,7 @@ export type ProbeSample<Raw> =
 /** The raw data of every probe, by probe name. */
 export interface ProbesRaw {
   runqlat?: ProbeSample<RunqlatRaw>;
+  biolatency?: ProbeSample<BiolatencyRaw>;
   cachestat?: ProbeSample<CachestatRaw>;
 }
 

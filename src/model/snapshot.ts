@@ -7,6 +7,7 @@ import type { Sample, ProbeSample } from './sample';
 import type { CpuTimes } from '../procfs/system';
 import type { RunqlatRaw } from '../probes/runqlat';
 import { buildCachestat, CachestatSnap } from './cachestat';
+import { buildBiolatency, BiolatencySnap } from './biolatency';
 import { buildProcs, ProcSnap } from './procs';
 
 /** A probe's state as screens show it. */
@@ -68,6 +69,7 @@ export interface Snapshot {
   system: SystemSnap;
   probes: ProbeStatus[];
   runqlat: ProbeSnap<RunqlatSnap>;
+  biolatency: ProbeSnap<BiolatencySnap>;
   cachestat: ProbeSnap<CachestatSnap>;
   /** Every process seen in /proc this tick, with its CPU%, memory, state (unsorted). */
   procs: ProcSnap[];
@@ -163,8 +165,9 @@ export function buildSnapshot(sample: Sample, prev?: Sample): Snapshot {
       ncpu: sample.system.ncpu,
       cpuPct: cpuPct(sample.system.cpu, prev?.system.cpu),
     },
-    probes: [statusOf('runqlat', sample.probes.runqlat), statusOf('cachestat', sample.probes.cachestat)],
+    probes: [statusOf('runqlat', sample.probes.runqlat), statusOf('biolatency', sample.probes.biolatency), statusOf('cachestat', sample.probes.cachestat)],
     runqlat: probeSnap(sample.probes.runqlat, prev?.probes.runqlat, (c, p) => buildRunqlat(c, p, intervalMs)),
+    biolatency: probeSnap(sample.probes.biolatency, prev?.probes.biolatency, (c, p) => buildBiolatency(c, p, intervalMs)),
     cachestat: probeSnap(sample.probes.cachestat, prev?.probes.cachestat, (c, p) => buildCachestat(c, p, intervalMs)),
     procs: sample.procs ? buildProcs(sample.procs.procs, prev?.procs?.procs, intervalMs, { ...sample.procs, ts: sample.ts }) : [],
     cost: buildCost(sample, prev, intervalMs),

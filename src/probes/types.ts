@@ -19,6 +19,7 @@ export interface ProbeVariant {
 export interface ProbeOptions {
   filterTgid?: number; // only this process (0/undefined = all)
   variants?: Record<string, string>; // probe name -> the only variant to try (tests, --variant)
+  bioQueued?: boolean; // biolatency: time block I/O from insertion into the I/O scheduler (biolatency -Q)
   [k: string]: unknown;
 }
 

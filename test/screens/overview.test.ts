@@ -120,7 +120,7 @@ test('an unavailable probe shows its reason in the panel', () => {
 });
 
 test('H shows the run-queue heatmap over time: slow buckets on top, a time axis, shade by share', async () => {
-  const t = testScreen(100, 30);
+  const t = testScreen(160, 48);
   try {
     const ui = new Ui({ host, intervalMs: 1000, color: true, screen: t.screen, onQuit: () => {}, loadInfo: () => [], log: () => [] });
     // 120 ticks: the first 60 quiet, the last 60 with the fixture's latencies.
