@@ -32,6 +32,14 @@ export function overviewLayout(cols: number, rows: number, nPanels: number): Ove
   const headerH = 2;
   const footerH = 1;
   const body = rows - headerH - footerH;
+  if (nPanels === 0) {
+    return {
+      header: { left: 0, top: 0, width: cols, height: headerH },
+      panels: [],
+      procs: { left: 0, top: headerH, width: cols, height: body },
+      footer: { left: 0, top: rows - footerH, width: cols, height: footerH },
+    };
+  }
   const perRow = Math.max(1, Math.min(nPanels, Math.floor(cols / 40)));
   const gridRows = Math.max(1, Math.ceil(nPanels / perRow));
   // Each panel wants ~12 rows (10 lines inside the border) on big screens, 7 at least.

@@ -12,6 +12,7 @@ import { renderCachestat } from './panels/cachestat';
 import { renderBiolatency } from './panels/biolatency';
 import { processAreaLines, TableView } from './procarea';
 import { heatmapRows } from './widgets/heatmap';
+import { escapeText } from './widgets/text';
 import type { Hist } from '../src/model/hist';
 
 /** A panel of the overview: its title and how it is drawn from the snapshot. */
@@ -54,6 +55,7 @@ export interface OverviewInput {
   heatmap: ReadonlySet<string>; // names of panels showing their heatmap
   intervalMs: number;
   table: TableView;
+  banner?: string | null;
 }
 
 function place(el: blessed.Widgets.BoxElement, r: Rect): void {
@@ -111,7 +113,9 @@ export class OverviewScreen {
   render(input: OverviewInput): void {
     const cols = this.screen.width as number;
     const rows = this.screen.height as number;
-    this.layout = overviewLayout(cols, rows, PANELS.length);
+    // In the /proc-only mode no probe runs: the process table takes the panels' room.
+    const shown = input.banner ? 0 : PANELS.length;
+    this.layout = overviewLayout(cols, rows, shown);
     if (!this.layout) {
       this.setVisible(false);
       this.tooSmall.show();
@@ -122,8 +126,12 @@ export class OverviewScreen {
     this.setVisible(true);
     const L = this.layout;
     place(this.header, L.header);
-    this.header.setContent(headerLines(input.snap, input.info, L.header.width, input.color).join('\n'));
-    PANELS.forEach((p, i) => {
+    const head = headerLines(input.snap, input.info, L.header.width, input.color);
+    // The /proc-only banner replaces the probe line, where the probes would be listed.
+    if (input.banner) head[1] = input.color ? `{yellow-fg}${escapeText(input.banner)}{/yellow-fg}` : escapeText(input.banner);
+    this.header.setContent(head.join('\n'));
+    this.panels.forEach((b, i) => (i < shown ? b.show() : b.hide()));
+    PANELS.slice(0, shown).forEach((p, i) => {
       const box = this.panels[i];
       place(box, L.panels[i]);
       const ctx: PanelContext = { width: L.panels[i].width - 2, height: L.panels[i].height - 2, color: input.color };

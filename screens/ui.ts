@@ -38,6 +38,8 @@ export interface UiOptions {
   pid?: number;
   /** Writes the selected process's off-CPU stacks as folded text; returns what to tell the user. */
   writeFolded?(pid: number, snap: Snapshot): string;
+  /** A line shown above everything (e.g. the /proc-only mode's explanation). */
+  banner?: string | null;
 }
 
 /** Controls of a replay. */
@@ -280,6 +282,7 @@ export class Ui {
         heatmap: this.heatmap,
         intervalMs: this.opts.intervalMs,
         table: this.table,
+        banner: this.opts.banner ?? null,
       });
     } else {
       this.overview.setVisible(false);

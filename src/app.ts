@@ -4,6 +4,7 @@
  * terminal, detach every probe, then print what went wrong, if anything.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import { Sampler } from './sampler';
 import { buildSnapshot } from './model/snapshot';
 import type { Sample } from './model/sample';
@@ -17,6 +18,30 @@ export interface AppOptions {
   logFile?: string;
   color: boolean;
   disable?: string[];
+  pid?: number; // open the process view of this pid
+  noBpf?: boolean; // --no-bpf: /proc only, by choice
+}
+
+/** Sends a signal named like TERM, SIGKILL or 9; returns an error message or null. */
+export function sendSignal(pid: number, sig: string): string | null {
+  const s = sig.trim().toUpperCase().replace(/^SIG/, '');
+  const signal: NodeJS.Signals | number = /^\d+$/.test(s) ? Number(s) : (`SIG${s}` as NodeJS.Signals);
+  if (typeof signal === 'string' && !(signal in os.constants.signals)) return `unknown signal ${sig}`;
+  try {
+    process.kill(pid, signal);
+    return null;
+  } catch (e) {
+    return `cannot signal ${pid}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
+  }
+}
+
+/** The banner of the /proc-only mode: which panels need BPF and how to get them; null when probes run. */
+export function procOnlyBanner(sampler: Sampler, byChoice: boolean): string | null {
+  if (sampler.probes().size > 0) return null;
+  if (byChoice) return '/proc-only mode (--no-bpf): run-queue, block I/O, page-cache and off-CPU panels are off; the process table comes from /proc.';
+  if (!sampler.features.privileged)
+    return `/proc-only mode: ${sampler.features.privilegeHint}. The latency, I/O, cache and off-CPU panels need BPF; the process table and its run-queue wait come from /proc.`;
+  return null;
 }
 
 /** Runs the TUI until the user quits; resolves with the exit code. */
@@ -70,6 +95,9 @@ export function runApp(opts: AppOptions): Promise<number> {
         loadInfo: () => sampler.loadInfo,
         log: libbpfLog,
         statsError: () => sampler.statsError,
+        pid: opts.pid,
+        kill: (pid, sig) => sendSignal(pid, sig),
+        banner: procOnlyBanner(sampler, !!opts.noBpf),
       });
       let prev: Sample = sampler.sample();
       ui.draw();

@@ -27,6 +27,14 @@ export function parseProbeList(v: string): string[] {
   return names;
 }
 
+/** Parses --pid: a number naming a process that exists now. */
+export function parsePid(v: string): number {
+  if (!/^\d+$/.test(v.trim()) || Number(v) < 1) throw new InvalidArgumentError(`"${v}" is not a process id`);
+  const pid = Number(v);
+  if (!fs.existsSync(`/proc/${pid}`)) throw new InvalidArgumentError(`no process with id ${pid}`);
+  return pid;
+}
+
 /** Parses a positive whole number of ticks. */
 export function parseCount(v: string): number {
   if (!/^\d+$/.test(v.trim()) || Number(v) < 1) throw new InvalidArgumentError(`"${v}" is not a positive whole number`);
@@ -76,6 +84,8 @@ export function buildProgram(): Command {
     .option('--log <file>', "append libbpf's log and fatal errors to FILE", parseLogFile)
     .option('--disable <probes>', `comma-separated probes not to load (${PROBE_NAMES.join(', ')})`, parseProbeList, [])
     .option('--no-color', 'no colours (also when NO_COLOR is set)')
+    .option('-p, --pid <pid>', 'open straight into the process view of PID', parsePid)
+    .option('--no-bpf', 'do not load any probe: the /proc-only mode (what runs without root)')
     .option('--json', 'no TUI: print one snapshot per tick as a JSON line (format: schema/snapshot.schema.json)')
     .option('-n, --count <ticks>', 'with --json: stop after this many ticks', parseCount)
     .option('--prometheus <[addr:]port>', 'no TUI: serve /metrics for Prometheus (address 127.0.0.1 unless given)', parseListenArg)
@@ -87,6 +97,8 @@ Examples:
   sudo probetop --interval 500       refresh twice a second
   sudo probetop --log /tmp/pt.log    keep libbpf's messages in a file
   sudo probetop --disable runqlat    start without the run-queue probe
+  sudo probetop -p 1234              open the process view of PID 1234
+  probetop --no-bpf                  /proc only: what works without root
   sudo probetop --json -n 5 | jq .runqlat  five snapshots as JSON lines
   sudo probetop --prometheus 9100    serve http://127.0.0.1:9100/metrics
   sudo probetop record -o run.jsonl.gz -d 60    record a minute, headless
@@ -138,7 +150,8 @@ export async function main(argv: string[]): Promise<number> {
     }
     throw e;
   }
-  const o = program.opts<{ interval: number; log?: string; disable: string[]; color: boolean; json?: boolean; count?: number; prometheus?: { host: string; port: number } }>();
+  const o = program.opts<{ interval: number; log?: string; disable: string[]; color: boolean; json?: boolean; count?: number; prometheus?: { host: string; port: number }; pid?: number; bpf: boolean }>();
+  if (!o.bpf) o.disable = [...PROBE_NAMES];
   const act = action ?? { kind: 'monitor' };
   if (o.count && !o.json) {
     process.stderr.write('probetop: --count goes with --json\n');
@@ -172,7 +185,7 @@ export async function main(argv: string[]): Promise<number> {
     return runReplay(path.resolve(act.file), recording!, act.o.color !== false && !process.env.NO_COLOR);
   }
   const { runApp } = await import('./app');
-  return runApp({ intervalMs: o.interval, logFile: o.log, color, disable: o.disable });
+  return runApp({ intervalMs: o.interval, logFile: o.log, color, disable: o.disable, pid: o.pid, noBpf: !o.bpf });
 }
 
 if (require.main === module) {

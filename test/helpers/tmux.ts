@@ -23,9 +23,9 @@ export class TmuxApp {
   readonly session = `pt-test-${process.pid}-${Math.floor(Math.random() * 1e6)}`;
   readonly exitFile: string;
 
-  constructor(args: string[], cols = 100, rows = 30) {
+  constructor(args: string[], cols = 100, rows = 30, prefix: string[] = []) {
     this.exitFile = `/tmp/${this.session}.exit`;
-    const cmd = `${process.execPath} ${CLI} ${args.map((a) => `'${a}'`).join(' ')}; echo $? > ${this.exitFile}; sleep 60`;
+    const cmd = `${prefix.join(' ')} ${process.execPath} ${CLI} ${args.map((a) => `'${a}'`).join(' ')}; echo $? > ${this.exitFile}; sleep 60`;
     execFileSync('tmux', ['new-session', '-d', '-s', this.session, '-x', String(cols), '-y', String(rows), cmd]);
   }
 
