@@ -11,6 +11,7 @@ import type { Sample } from './model/sample';
 import { hostInfo } from './procfs/system';
 import { libbpfLog, LogLine } from './bpf/object';
 import { Ui } from '../screens/ui';
+import { fault } from './faults';
 
 /** Options of the interactive app. */
 export interface AppOptions {
@@ -103,6 +104,10 @@ export function runApp(opts: AppOptions): Promise<number> {
       ui.draw();
       timer = setInterval(() => {
         try {
+          if (fault('tick')) throw new Error('injected fault in a tick');
+          if (fault('uncaught')) setImmediate(() => {
+            throw new Error('injected uncaught exception');
+          });
           const cur = sampler.sample();
           ui!.update(buildSnapshot(cur, prev));
           prev = cur;

@@ -5,7 +5,8 @@
 import { Command, InvalidArgumentError, CommanderError } from 'commander';
 import fs from 'node:fs';
 import path from 'node:path';
-import { PROBE_NAMES } from './probes';
+import { PROBE_NAMES, PROBES } from './probes';
+import { BPF_DIR, unsafeObjectReason } from './probes/load';
 import { parseListen } from './headless';
 
 /** Exit code for invalid command-line input. */
@@ -138,6 +139,16 @@ probetop needs root (or CAP_BPF + CAP_PERFMON) and a kernel with BTF.`,
 
 let action: { kind: 'monitor' } | { kind: 'record'; o: any } | { kind: 'replay'; file: string; o: any } | undefined;
 
+/** The first BPF object (of the probes not disabled) that other users could change, as a message. */
+function unsafeObjects(disabled: readonly string[]): string | null {
+  for (const name of PROBE_NAMES) {
+    if (disabled.includes(name)) continue;
+    const why = unsafeObjectReason(path.join(BPF_DIR, PROBES[name].object));
+    if (why) return `a BPF object that other users can change would be loaded as root: ${why}`;
+  }
+  return null;
+}
+
 /** Entry point: parses argv, runs the app, exits with its code. */
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
@@ -153,6 +164,13 @@ export async function main(argv: string[]): Promise<number> {
   const o = program.opts<{ interval: number; log?: string; disable: string[]; color: boolean; json?: boolean; count?: number; prometheus?: { host: string; port: number }; pid?: number; bpf: boolean }>();
   if (!o.bpf) o.disable = [...PROBE_NAMES];
   const act = action ?? { kind: 'monitor' };
+  if (act.kind !== 'replay' && o.bpf) {
+    const bad = unsafeObjects(act.kind === 'record' ? act.o.disable : o.disable);
+    if (bad) {
+      process.stderr.write(`probetop: refusing to start: ${bad}\n`);
+      return EXIT_USAGE;
+    }
+  }
   if (o.count && !o.json) {
     process.stderr.write('probetop: --count goes with --json\n');
     return EXIT_USAGE;

@@ -10,6 +10,7 @@ import { PROBES, PROBE_NAMES, ProbeName } from './probes';
 import type { LoadedProbe, ProbeOptions } from './probes/types';
 import type { ProbeSample, ProbesRaw, Sample } from './model/sample';
 import { readSystem } from './procfs/system';
+import { fault } from './faults';
 import { ProcCache, readProcs } from './procfs/procs';
 import { enableBpfStats, disableBpfStats, progStats, ProgStats } from './bpf/stats';
 
@@ -85,6 +86,7 @@ export class Sampler {
       if (this.disabled.has(name)) s = { status: 'disabled' };
       else if (p) {
         try {
+          if (fault(`read:${name}`)) throw new Error('injected fault');
           s = { status: 'ok', variant: p.variant, data: p.read() };
         } catch (e) {
           const reason = `read failed: ${(e as Error).message}`;

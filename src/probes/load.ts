@@ -4,6 +4,7 @@
  * works is used. A probe that cannot load is "unavailable: reason", never fatal.
  */
 import path from 'node:path';
+import fs from 'node:fs';
 import { BpfObject, BpfError } from '../bpf/object';
 import type { Features } from '../bpf/features';
 import type { LoadedProbe, ProbeOptions, ProbeSpec } from './types';
@@ -23,10 +24,36 @@ export type LoadResult<Raw> =
   | { ok: true; probe: LoadedProbe<Raw>; attempts: Attempt[] }
   | { ok: false; reason: string; attempts: Attempt[] };
 
+/**
+ * Why the BPF object at `file` must not be loaded, or null. Root loads these programs into the
+ * kernel: a file (or a directory above it) that another user can write could be swapped for
+ * theirs. Like sshd's StrictModes: owned by root or by us, and not group- or world-writable.
+ */
+export function unsafeObjectReason(file: string): string | null {
+  const uid = process.geteuid?.() ?? 0;
+  let p = path.resolve(file);
+  for (;;) {
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(p);
+    } catch (e) {
+      return p === path.resolve(file) ? null : `cannot check ${p}: ${(e as NodeJS.ErrnoException).code}`; // a missing object is reported by open
+    }
+    const sticky = st.isDirectory() && (st.mode & 0o1000) !== 0;
+    if (st.uid !== 0 && st.uid !== uid) return `${p} is owned by uid ${st.uid}, not by root or the user running probetop`;
+    if ((st.mode & 0o022) !== 0 && !sticky) return `${p} is writable by ${st.mode & 0o002 ? 'every user' : 'its group'} (mode ${(st.mode & 0o7777).toString(8)}); fix with: chmod go-w ${p}`;
+    const up = path.dirname(p);
+    if (up === p) return null;
+    p = up;
+  }
+}
+
 /** Loads `spec` with the first variant that works on this kernel. */
 export function loadProbe<Raw>(spec: ProbeSpec<Raw>, opts: ProbeOptions, features: Features, dir = BPF_DIR): LoadResult<Raw> {
   const attempts: Attempt[] = [];
   if (!features.privileged) return { ok: false, reason: features.privilegeHint, attempts };
+  const unsafe = unsafeObjectReason(path.join(dir, spec.object));
+  if (unsafe) return { ok: false, reason: `refusing to load a BPF object other users can change: ${unsafe}`, attempts };
   const forced = opts.variants?.[spec.name];
   if (forced && !spec.variants.some((v) => v.name === forced))
     return { ok: false, reason: `no variant ${forced} (have ${spec.variants.map((v) => v.name).join(', ')})`, attempts };

@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { bpfSkipReason, loadedProgIds, loadedLinkIds, settledIds, spinners, sleep } from '../helpers/bpf';
+import { bpfSkipReason, idMarks, leakedSince, spinners, sleep } from '../helpers/bpf';
 import { detectFeatures } from '../../src/bpf/features';
 import { loadProbe } from '../../src/probes/load';
 import { runqlat, RunqlatRaw } from '../../src/probes/runqlat';
@@ -16,8 +16,7 @@ if (skip) console.log(`# skipping runqlat BPF tests: ${skip}`);
 
 for (const variant of runqlat.variants.map((v) => v.name)) {
   test(`runqlat (${variant}): contention for CPUs shows in the histogram and per process`, { skip: skip ?? false }, async () => {
-    const progsBefore = loadedProgIds();
-    const linksBefore = loadedLinkIds();
+    const marks = idMarks();
     const r = loadProbe(runqlat, { variants: { runqlat: variant } }, detectFeatures());
     if (!r.ok && variant !== 'tp_btf' && /no BTF|not found/.test(r.reason)) {
       console.log(`# ${variant} not supported here: ${r.reason}`);
@@ -50,9 +49,9 @@ for (const variant of runqlat.variants.map((v) => v.name)) {
     } finally {
       probe.close();
     }
-    const after = await settledIds(progsBefore, linksBefore);
-    assert.deepEqual(after.progs, progsBefore, 'every program unloaded after close');
-    assert.deepEqual(after.links, linksBefore, 'every link released after close');
+    const left = await leakedSince(marks, [process.pid]);
+    assert.deepEqual(left.progs, [], 'every program unloaded after close');
+    assert.deepEqual(left.links, [], 'every link released after close');
   });
 }
 

@@ -54,3 +54,54 @@ export async function settledIds(progs: number[], links: number[], ms = 3000): P
     await sleep(50);
   }
 }
+
+/** The highest program and link ids in the kernel now: what a later leak check compares against. */
+export function idMarks(): { prog: number; link: number } {
+  return { prog: Math.max(0, ...loadedProgIds()), link: Math.max(0, ...loadedLinkIds()) };
+}
+
+/** Program and link ids held open by each live process (from /proc/PID/fdinfo), minus `except`. */
+function heldIds(except: number[]): { progs: Set<number>; links: Set<number> } {
+  const progs = new Set<number>();
+  const links = new Set<number>();
+  for (const pid of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid) || except.includes(Number(pid))) continue;
+    let fds: string[];
+    try {
+      fds = fs.readdirSync(`/proc/${pid}/fdinfo`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      let info: string;
+      try {
+        info = fs.readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8');
+      } catch {
+        continue;
+      }
+      const link = /^link_id:\s*(\d+)/m.exec(info);
+      const prog = /^prog_id:\s*(\d+)/m.exec(info);
+      if (link) links.add(Number(link[1]));
+      if (prog) progs.add(Number(prog[1]));
+    }
+  }
+  return { progs, links };
+}
+
+/**
+ * The programs and links created since `marks` that nobody but `exceptPids` holds open — what a
+ * process that should have cleaned up left behind. Other processes' programs (tests running in
+ * parallel, other tools) are held by their fds and do not count. Waits up to `ms` for deferred
+ * frees.
+ */
+export async function leakedSince(marks: { prog: number; link: number }, exceptPids: number[] = [], ms = 3000): Promise<{ progs: number[]; links: number[] }> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const held = heldIds(exceptPids);
+    const progs = loadedProgIds().filter((id) => id > marks.prog && !held.progs.has(id));
+    const links = loadedLinkIds().filter((id) => id > marks.link && !held.links.has(id));
+    // A program attached through a link is held by the link: count it only when its link is gone too.
+    if ((progs.length === 0 && links.length === 0) || Date.now() > end) return { progs, links };
+    await sleep(100);
+  }
+}
