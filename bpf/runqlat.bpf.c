@@ -106,7 +106,7 @@ static __always_inline void count_no_start(void)
 
 /* ---- btf variant: task-local storage, direct BTF loads ---- */
 
-static __always_inline void enqueue_task(struct task_struct *p)
+static __always_inline void enqueue_task(struct task_struct *p, __u64 now)
 {
 	__u64 *ts;
 
@@ -114,31 +114,31 @@ static __always_inline void enqueue_task(struct task_struct *p)
 		return;
 	ts = bpf_task_storage_get(&rq_start_task, p, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (ts)
-		*ts = bpf_ktime_get_ns();
+		*ts = now;
 }
 
 SEC("tp_btf/sched_wakeup")
 int BPF_PROG(rq_wakeup_btf, struct task_struct *p)
 {
-	enqueue_task(p);
+	enqueue_task(p, bpf_ktime_get_ns());
 	return 0;
 }
 
 SEC("tp_btf/sched_wakeup_new")
 int BPF_PROG(rq_wakeup_new_btf, struct task_struct *p)
 {
-	enqueue_task(p);
+	enqueue_task(p, bpf_ktime_get_ns());
 	return 0;
 }
 
 SEC("tp_btf/sched_switch")
 int BPF_PROG(rq_switch_btf, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
-	__u64 *ts, now;
+	__u64 *ts, now = bpf_ktime_get_ns();
 
 	/* A task switched out while still runnable goes straight back on the run queue. */
-	if (task_state(prev) == TASK_RUNNING)
-		enqueue_task(prev);
+	if (task_state_btf(prev) == TASK_RUNNING)
+		enqueue_task(prev, now);
 	if (!next->pid)
 		return 0;
 	ts = bpf_task_storage_get(&rq_start_task, next, 0, 0);
@@ -147,7 +147,6 @@ int BPF_PROG(rq_switch_btf, bool preempt, struct task_struct *prev, struct task_
 			count_no_start();
 		return 0;
 	}
-	now = bpf_ktime_get_ns();
 	record(next->tgid, next, now - *ts);
 	*ts = 0;
 	return 0;

@@ -41,23 +41,30 @@ function buildBpf() {
   const hdrTime = newest(headers());
   const sources = fs.readdirSync(bpfSrc).filter((f) => f.endsWith('.bpf.c'));
   const multiarch = `/usr/include/${process.arch === 'x64' ? 'x86_64' : 'aarch64'}-linux-gnu`;
+  const failed = [];
   for (const src of sources) {
     const input = path.join(bpfSrc, src);
     const output = path.join(bpfOut, src.replace(/\.c$/, '.o'));
     if (!force && fs.existsSync(output) && fs.statSync(output).mtimeMs >= Math.max(hdrTime, fs.statSync(input).mtimeMs)) continue;
     const tmp = `${output}.tmp`;
     process.stderr.write(`  BPF     ${src}\n`);
-    execFileSync('clang', [
-      '-g', '-O2', '-target', 'bpf', `-D__TARGET_ARCH_${arch}`, '-Wall', '-Werror',
-      '-I', bpfSrc, '-I', path.join(bpfSrc, 'vmlinux', arch), '-I', multiarch,
-      '-c', input, '-o', tmp,
-    ], { stdio: 'inherit' });
+    try {
+      execFileSync('clang', [
+        '-g', '-O2', '-target', 'bpf', `-D__TARGET_ARCH_${arch}`, '-Wall', '-Werror',
+        '-I', bpfSrc, '-I', path.join(bpfSrc, 'vmlinux', arch), '-I', multiarch,
+        '-c', input, '-o', tmp,
+      ], { stdio: 'inherit' });
+    } catch {
+      failed.push(src); // build the others, fail at the end
+      continue;
+    }
     // Keep .BTF/.BTF.ext (CO-RE relocations) but drop DWARF, as libbpf-tools does.
     execFileSync('llvm-strip', ['-g', tmp], { stdio: 'inherit' });
     fs.renameSync(tmp, output);
     // Other users must not be able to swap the programs root loads.
     fs.chmodSync(output, 0o644);
   }
+  if (failed.length) throw new Error(`BPF compile failed: ${failed.join(', ')}`);
 }
 
 function buildTs() {
@@ -66,8 +73,16 @@ function buildTs() {
 }
 
 try {
-  if (!args.has('--ts-only')) buildBpf();
+  let bpfError;
+  if (!args.has('--ts-only')) {
+    try {
+      buildBpf();
+    } catch (e) {
+      bpfError = e;
+    }
+  }
   if (!args.has('--bpf-only')) buildTs();
+  if (bpfError) throw bpfError;
 } catch (e) {
   process.stderr.write(`build failed: ${e.message}\n`);
   process.exit(1);

@@ -208,7 +208,12 @@ export async function main(argv: string[]): Promise<number> {
 
 if (require.main === module) {
   main(process.argv).then(
-    (code) => process.exit(code),
+    // Pipes are written asynchronously: let stdout drain before exiting, or --json output is cut.
+    (code) => {
+      if (process.stdout.writableLength === 0) process.exit(code);
+      process.stdout.once('drain', () => process.exit(code));
+      process.stdout.once('error', () => process.exit(code));
+    },
     (e) => {
       process.stderr.write(`probetop: ${(e as Error).stack ?? e}\n`);
       process.exit(70);

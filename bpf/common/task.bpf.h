@@ -25,4 +25,12 @@ static __always_inline long task_state(struct task_struct *t)
 	return BPF_CORE_READ((struct task_struct___o *)t, state);
 }
 
+/* The state of a task reached through a BTF pointer (tp_btf, fentry): a direct load, no helper. */
+static __always_inline long task_state_btf(struct task_struct *t)
+{
+	if (bpf_core_field_exists(t->__state))
+		return t->__state;
+	return ((struct task_struct___o *)t)->state;
+}
+
 #endif
