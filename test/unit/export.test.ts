@@ -1,0 +1,66 @@
+/**
+ * JSON and Prometheus output from fixture snapshots: histograms with bounds, cumulative `le`
+ * buckets in seconds, and hostile process names that stay inert data.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { buildSnapshot } from '../../src/model/snapshot';
+import { snapshotJson, JSON_VERSION } from '../../src/export/json';
+import { PrometheusState } from '../../src/export/prometheus';
+import { parseListen } from '../../src/headless';
+import { SAMPLE_A, SAMPLE_B } from '../fixtures/samples';
+
+const host = { hostname: 'h', kernel: 'k' };
+
+test('JSON: versioned, histograms as buckets with µs bounds, control characters escaped', () => {
+  const snap = buildSnapshot(SAMPLE_B, SAMPLE_A);
+  const text = JSON.stringify(snapshotJson(snap, host));
+  assert.ok(!text.includes('\x1b'), 'no raw ESC in the output');
+  assert.ok(text.includes('\\u001b[2J'), 'the ESC survives as an escaped character');
+  const j = JSON.parse(text);
+  assert.equal(j.version, JSON_VERSION);
+  const h = j.runqlat.data.hist;
+  assert.equal(h.count, 1000);
+  assert.deepEqual(h.buckets[0], { lowUs: 4, highUs: 8, count: 600 });
+  assert.equal(h.buckets.reduce((s: number, b: { count: number }) => s + b.count, 0), 1000);
+  assert.equal(j.procs.length, 3);
+});
+
+test('Prometheus: cumulative le buckets in seconds, +Inf equals _count, sums in seconds, counters grow', () => {
+  const st = new PrometheusState();
+  const snap = buildSnapshot(SAMPLE_B, SAMPLE_A);
+  st.add(snap);
+  st.add(snap);
+  const page = st.render();
+  const bucket = (le: string) => Number(new RegExp(`probetop_runqueue_latency_seconds_bucket\\{le="${le.replace(/[.+]/g, '\\$&')}"\\} (\\d+)`).exec(page)![1]);
+  assert.equal(bucket('0.000004'), 0);
+  assert.equal(bucket('0.000008'), 1200);
+  assert.equal(bucket('0.000128'), 1800);
+  assert.equal(bucket('0.002048'), 1980);
+  assert.equal(bucket('+Inf'), 2000);
+  assert.match(page, /probetop_runqueue_latency_seconds_count 2000\n/);
+  assert.match(page, /probetop_runqueue_latency_seconds_sum 0\.6\n/);
+  // Buckets never decrease along le.
+  const values = [...page.matchAll(/probetop_runqueue_latency_seconds_bucket\{le="[^"]+"\} (\d+)/g)].map((m) => Number(m[1]));
+  values.reduce((a, b) => (assert.ok(b >= a), b));
+  assert.match(page, /# TYPE probetop_runqueue_latency_seconds histogram/);
+});
+
+test('Prometheus: hostile process names are escaped label values with no control characters', () => {
+  const st = new PrometheusState();
+  st.add(buildSnapshot(SAMPLE_B, SAMPLE_A));
+  const page = st.render();
+  assert.ok(!page.includes('\x1b'));
+  assert.match(page, /probetop_process_runqueue_wait_seconds_total\{pid="77",comm="evil\{red-fg\}\?\[2J"\} 0\.05/);
+  for (const line of page.split('\n').filter((l) => l && !l.startsWith('#'))) {
+    assert.match(line, /^[a-z_]+(\{([a-z_]+="([^"\\\n]|\\.)*",?)*\})? [-+0-9.e]+$/, line);
+  }
+});
+
+test('--prometheus address: 127.0.0.1 unless told otherwise', () => {
+  assert.deepEqual(parseListen('9100'), { host: '127.0.0.1', port: 9100 });
+  assert.deepEqual(parseListen('0.0.0.0:9100'), { host: '0.0.0.0', port: 9100 });
+  assert.deepEqual(parseListen('[::1]:9100'), { host: '::1', port: 9100 });
+  assert.match(String(parseListen('99999')), /out of range/);
+  assert.match(String(parseListen('localhost:')), /not \[ADDR:\]PORT/);
+});
