@@ -62,7 +62,11 @@ export const PE_F_THREADS_TRUNC = 2;
 
 /** How often the ring is drained, ms. */
 export const DRAIN_MS = 100;
-/** At most this many records are decoded per drain; the rest count as budget drops. */
+/**
+ * At most this many records are decoded per drain. The callback then asks libbpf to stop, which
+ * leaves the rest in the ring once registerRingCallback passes its return value through; until
+ * then the rest are counted as budget drops.
+ */
 export const DRAIN_BUDGET = 50_000;
 /** At most this many decoded events wait for read(); more count as budget drops. */
 export const PENDING_MAX = 100_000;
@@ -118,7 +122,7 @@ export interface ProceventsCounts {
 
 /** What the procevents probe reports each tick. */
 export interface ProceventsRaw {
-  events: ProcEvent[]; // since the last read, oldest first
+  events: ProcEvent[]; // since the last read, as completed (an exit waits for its free record)
   counts: ProceventsCounts; // cumulative
   lost: number; // cumulative: records the kernel could not put in the full ring
   lostByKind: Record<(typeof PE_KINDS)[number], number>; // cumulative

@@ -174,7 +174,8 @@ for (const variant of procevents.variants.map((v) => v.name)) {
         const costs = probe.programs().map((p) => progStats(p.name, p.fd)!).map((s) => ({ name: s.name, ns: s.runCnt ? s.runTimeNs / s.runCnt : 0, n: s.runCnt }));
         console.log(`# ${variant}: ns per run ${costs.map((c) => `${c.name} ${c.ns.toFixed(0)} (${c.n})`).join(', ')}`);
         for (const c of costs) {
-          assert.ok(c.n >= STORM, `${c.name} ran ${c.n} times`);
+          // The free program misses what the kernel does not run it for (see above).
+          assert.ok(c.n >= (/free/.test(c.name) ? STORM * 0.95 : STORM), `${c.name} ran ${c.n} times`);
           // A bound with headroom for a loaded machine (the target is 1 us; see the log line).
           assert.ok(c.ns < 4000, `${c.name}: ${c.ns.toFixed(0)} ns per event`);
         }
@@ -349,4 +350,19 @@ test('procevents: struct layouts match the BTF of procevents.bpf.o', () => {
     for (const f of l.fields) if (typeof f.type !== 'string') check(f.type);
   };
   for (const l of procevents.layouts) check(l);
+});
+
+test('procevents: without BTF tracepoint types the loader falls back to raw_tp, recording why', { skip: skip ?? false }, () => {
+  const f = detectFeatures();
+  const r = loadProbe(procevents, {}, { ...f, hasBtfType: () => false });
+  assert.ok(r.ok, !r.ok ? r.reason : '');
+  try {
+    assert.equal(r.probe.variant, 'raw_tp');
+    assert.equal(r.attempts.length, 1);
+    assert.equal(r.attempts[0].variant, 'tp_btf');
+    assert.match(r.attempts[0].error, /no BTF tracepoint sched_process_exec/);
+    assert.ok(Array.isArray(r.probe.read().events));
+  } finally {
+    r.probe.close();
+  }
 });
