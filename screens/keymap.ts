@@ -12,7 +12,7 @@ export type KeyAction =
   | 'up' | 'down' | 'pageup' | 'pagedown' | 'home' | 'end'
   | 'sortLeft' | 'sortRight' | 'reverse' | 'sortCpu' | 'sortRunq' | 'sortOffcpu' | 'sortIo' | 'sortCache' | 'sortMem' | 'sortPid'
   | 'filter' | 'tree' | 'group' | 'enter' | 'kill' | 'pause' | 'stepBack' | 'stepForward' | 'jump'
-  | 'nextPanel' | 'heatmap' | 'folded' | 'scrollUp' | 'scrollDown';
+  | 'nextPanel' | 'heatmap' | 'folded' | 'scrollUp' | 'scrollDown' | 'feed';
 
 /** One binding: the key names (blessed's key.full, or the character), its help text, its action. */
 export interface Binding {
@@ -63,7 +63,8 @@ export const KEYMAP: Record<Mode, Binding[]> = {
     { keys: ['escape', 'backspace'], label: 'Esc', what: 'clear the filter', action: 'back' },
     PAUSE,
     ...REPLAY,
-    { keys: ['tab'], label: 'Tab', what: 'select the next panel (its border turns yellow)', action: 'nextPanel' },
+    { keys: ['tab'], label: 'Tab', what: 'select the next panel (its border turns yellow); scrolls to panels that do not fit', action: 'nextPanel' },
+    { keys: ['e'], label: 'e', what: 'the live exec/exit feed in place of the process table (e again: back)', action: 'feed' },
     { keys: ['S-h', 'H'], label: 'H', what: 'latency heatmap of the last 5 minutes for the selected panel (all latency panels if none)', action: 'heatmap' },
   ],
   process: [

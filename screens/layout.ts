@@ -23,6 +23,14 @@ export const MIN_COLS = 60;
 /** Smallest number of rows the overview draws in. */
 export const MIN_ROWS = 16;
 
+/** How many panels fit on a terminal: grid rows of at least 8 rows in ~62% of the body. */
+export function panelCapacity(cols: number, rows: number): number {
+  const body = rows - 3;
+  const perRow = Math.max(1, Math.floor(cols / 40));
+  const gridRows = Math.max(1, Math.floor((body * 0.62) / 8));
+  return perRow * gridRows;
+}
+
 /**
  * Panels take the upper part in a grid (as many 40+-column columns as fit, up to one per
  * panel); the process area takes the rest, never less than a third of the screen.

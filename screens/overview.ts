@@ -5,11 +5,12 @@
 import blessed from 'blessed';
 import type { Snapshot, ProbeSnap } from '../src/model/snapshot';
 import { headerLines, HeaderInfo } from './header';
-import { overviewLayout, OverviewLayout, MIN_COLS, MIN_ROWS, Rect } from './layout';
+import { overviewLayout, panelCapacity, OverviewLayout, MIN_COLS, MIN_ROWS, Rect } from './layout';
 import type { PanelContext, PanelRenderer } from './panels/types';
 import { renderRunqlat } from './panels/runqlat';
 import { renderCachestat } from './panels/cachestat';
 import { renderBiolatency } from './panels/biolatency';
+import { renderShortLived, renderProcfeed } from './panels/procfeed';
 import { processAreaLines, TableView } from './procarea';
 import { heatmapRows } from './widgets/heatmap';
 import { escapeText } from './widgets/text';
@@ -41,6 +42,7 @@ export const PANELS: PanelDef[] = [
     render: renderBiolatency,
     hist: (d) => (d.status === 'ok' ? (d.data as { total: { hist: Hist } }).total.hist : null),
   },
+  { name: 'procevents', title: 'Short-lived processes', select: (s) => s.procevents, render: renderShortLived },
   { name: 'cachestat', title: 'Page cache', select: (s) => s.cachestat, render: renderCachestat },
 ];
 
@@ -56,6 +58,8 @@ export interface OverviewInput {
   intervalMs: number;
   table: TableView;
   banner?: string | null;
+  panelStart: number; // index of the first panel shown (Tab scrolls panels that do not fit)
+  feed?: boolean; // the process area shows the exec/exit feed instead of the table
 }
 
 function place(el: blessed.Widgets.BoxElement, r: Rect): void {
@@ -114,7 +118,9 @@ export class OverviewScreen {
     const cols = this.screen.width as number;
     const rows = this.screen.height as number;
     // In the /proc-only mode no probe runs: the process table takes the panels' room.
-    const shown = input.banner ? 0 : PANELS.length;
+    // As many panels as fit at a readable size, starting at the window the user scrolled to (Tab).
+    const shown = input.banner ? 0 : Math.min(PANELS.length, panelCapacity(cols, rows));
+    const order = PANELS.map((_, i) => (i + input.panelStart) % PANELS.length).slice(0, shown);
     this.layout = overviewLayout(cols, rows, shown);
     if (!this.layout) {
       this.setVisible(false);
@@ -130,9 +136,10 @@ export class OverviewScreen {
     // The /proc-only banner replaces the probe line, where the probes would be listed.
     if (input.banner) head[1] = input.color ? `{yellow-fg}${escapeText(input.banner)}{/yellow-fg}` : escapeText(input.banner);
     this.header.setContent(head.join('\n'));
-    this.panels.forEach((b, i) => (i < shown ? b.show() : b.hide()));
-    PANELS.slice(0, shown).forEach((p, i) => {
-      const box = this.panels[i];
+    this.panels.forEach((b, i) => (order.includes(i) ? b.show() : b.hide()));
+    order.forEach((pi, i) => {
+      const p = PANELS[pi];
+      const box = this.panels[pi];
       place(box, L.panels[i]);
       const ctx: PanelContext = { width: L.panels[i].width - 2, height: L.panels[i].height - 2, color: input.color };
       if (!input.snap) {
@@ -141,8 +148,8 @@ export class OverviewScreen {
       }
       const history = input.history.map((s) => p.select(s));
       const heat = p.hist && input.heatmap.has(p.name);
-      box.setLabel(` ${p.title}${heat ? ' — heatmap' : ''}${i === input.focused ? ' [H]' : ''} `);
-      box.style.border = input.color ? { fg: i === input.focused ? 'yellow' : 'blue' } : {};
+      box.setLabel(` ${p.title}${heat ? ' — heatmap' : ''}${pi === input.focused ? ' [H]' : ''} `);
+      box.style.border = input.color ? { fg: pi === input.focused ? 'yellow' : 'blue' } : {};
       const lines = heat
         ? heatmapRows(history.map((h) => p.hist!(h)), input.intervalMs, ctx)
         : p.render(p.select(input.snap), ctx, history);
@@ -150,7 +157,9 @@ export class OverviewScreen {
     });
     place(this.procs, L.procs);
     const pctx = { width: L.procs.width - 2, height: L.procs.height - 2, color: input.color };
-    const area = processAreaLines(input.snap, pctx, input.table);
+    const area = input.feed && input.snap
+      ? { title: 'exec / exit feed, newest first (e: back to the table)', lines: renderProcfeed(input.snap.procevents, pctx, input.history.map((s) => s.procevents)) }
+      : processAreaLines(input.snap, pctx, input.table, input.history);
     this.procs.setLabel(` ${area.title} `);
     this.procs.setContent(area.lines.join('\n'));
     place(this.footer, L.footer);

@@ -5,6 +5,7 @@
  */
 import type { Snapshot } from '../src/model/snapshot';
 import { buildProcTable, ProcRow } from '../src/model/proctable';
+import { earlierOf } from './procarea';
 import { formatUs, histStats, emptyHist } from '../src/model/hist';
 import { userName } from '../src/procfs/users';
 import { histogramRows, percentileLine } from './widgets/histogram';
@@ -43,9 +44,9 @@ export function parentChain(snap: Snapshot, pid: number): string {
 }
 
 /** The process screen's lines for `width` columns; updates `view` with what it saw. */
-export function processLines(snap: Snapshot | undefined, view: ProcessView, width: number, color: boolean): string[] {
+export function processLines(snap: Snapshot | undefined, view: ProcessView, width: number, color: boolean, history: readonly Snapshot[] = []): string[] {
   if (!snap) return ['waiting for the first interval…'];
-  const row = buildProcTable(snap).find((r) => r.pid === view.pid) ?? null;
+  const row = buildProcTable(snap, earlierOf(snap, history)).find((r) => r.pid === view.pid) ?? null;
   const inProc = snap.procs.some((p) => p.pid === view.pid);
   if (row && inProc && !row.exited) {
     view.lastRow = row;

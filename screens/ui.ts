@@ -16,6 +16,7 @@ import { tableDisplay } from './procarea';
 import { defaultView, moveSelection, shiftSort, sortBy, TableView } from './tableview';
 import { processLines, processView, ProcessView } from './process';
 import { columnAt } from './proctable';
+import { panelCapacity } from './layout';
 
 export type { Mode as ViewMode } from './keymap';
 
@@ -68,6 +69,10 @@ export class Ui {
   table: TableView = defaultView();
   /** The drill-down's state while a process screen is open. */
   proc: ProcessView | null = null;
+  /** First panel shown when not all fit (Tab scrolls). */
+  panelStart = 0;
+  /** The process area shows the exec/exit feed (e). */
+  feed = false;
   /** A one-off message for the footer (cleared when a key is pressed). */
   message: string | null = null;
   private prompting = false;
@@ -102,7 +107,7 @@ export class Ui {
   /** Performs a key's action (also used by tests). */
   run(a: KeyAction): void {
     const t = this.table;
-    const rows = () => tableDisplay(this.snap, t).rows;
+    const rows = () => tableDisplay(this.snap, t, this.history).rows;
     const page = () => Math.max(1, this.overview.tableHeight() - 1);
     switch (a) {
       case 'quit': return this.opts.onQuit();
@@ -136,7 +141,7 @@ export class Ui {
         t.offset = 0;
       });
       case 'enter': {
-        const d = tableDisplay(this.snap, t);
+        const d = tableDisplay(this.snap, t, this.history);
         const sel = d.selected >= 0 ? d.rows[d.selected] : d.rows[0];
         if (!sel) return;
         if (sel.group) {
@@ -157,7 +162,17 @@ export class Ui {
       case 'jump': return this.ask('Jump to time (HH:MM:SS, or +SECONDS from the start):', '', (v) => {
         if (v) this.message = this.opts.player?.jumpTo(v) ?? null;
       });
-      case 'nextPanel': this.focused = this.focused + 1 >= PANELS.length ? -1 : this.focused + 1; break;
+      case 'nextPanel': {
+        this.focused = this.focused + 1 >= PANELS.length ? -1 : this.focused + 1;
+        // Scroll the panel window so the selected panel is on screen.
+        const fit = Math.min(PANELS.length, panelCapacity(this.screen.width as number, this.screen.height as number));
+        if (this.focused >= 0 && fit < PANELS.length) {
+          const pos = (this.focused - this.panelStart + PANELS.length) % PANELS.length;
+          if (pos >= fit) this.panelStart = (this.focused - fit + 1 + PANELS.length) % PANELS.length;
+        }
+        break;
+      }
+      case 'feed': this.feed = !this.feed; break;
       case 'heatmap': {
         const targets = (this.focused >= 0 ? [PANELS[this.focused]] : PANELS).filter((p) => p.hist);
         const on = !targets.every((p) => this.heatmap.has(p.name));
@@ -187,7 +202,7 @@ export class Ui {
       const c = columnAt(x, this.overview.tableWidth());
       if (c) sortBy(this.table, c.id);
     } else {
-      const rows = tableDisplay(this.snap, this.table).rows;
+      const rows = tableDisplay(this.snap, this.table, this.history).rows;
       const r = rows[this.table.offset + y - 1];
       if (r) this.table.selectedPid = r.row.pid;
     }
@@ -283,13 +298,15 @@ export class Ui {
         intervalMs: this.opts.intervalMs,
         table: this.table,
         banner: this.opts.banner ?? null,
+        panelStart: this.panelStart,
+        feed: this.feed,
       });
     } else {
       this.overview.setVisible(false);
       const width = this.screen.width as number;
       let lines: string[];
       if (this.mode === 'help') lines = helpLines(this.previousMode, !!this.opts.player);
-      else if (this.mode === 'process' && this.proc) lines = [` ${this.modeLabel()}  —  process view`, ...processLines(this.snap, this.proc, width, color)];
+      else if (this.mode === 'process' && this.proc) lines = [` ${this.modeLabel()}  —  process view`, ...processLines(this.snap, this.proc, width, color, this.history)];
       else lines = probeStatusLines({ snap: this.snap, loadInfo: this.opts.loadInfo(), log: this.opts.log(), color, statsError: this.opts.statsError?.() ?? null }, width);
       const rows = (this.screen.height as number) - 1;
       this.page.height = rows;

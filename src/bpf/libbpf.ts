@@ -183,11 +183,11 @@ export function captureLibbpfLog(sink: (level: number, line: string) => void): v
 }
 
 /** The callback type ring_buffer__new expects, for koffi.register. */
-export function registerRingCallback(fn: (data: Buffer) => void): { ptr: Ptr; release(): void } {
+export function registerRingCallback(fn: (data: Buffer) => number | void): { ptr: Ptr; release(): void } {
   const proto = ringProto ?? (ringProto = koffi.proto('int probetop_ring_cb(void *ctx, void *data, size_t size)'));
   const ptr = koffi.register((_ctx: Ptr, data: Ptr, size: number) => {
-    fn(copyOut(data, Number(size)));
-    return 0;
+    // A negative return stops ring_buffer__consume, leaving the rest in the ring (a per-drain budget).
+    return fn(copyOut(data, Number(size))) ?? 0;
   }, koffi.pointer(proto));
   return { ptr, release: () => koffi.unregister(ptr as bigint) };
 }

@@ -7,6 +7,7 @@ import type { ProcSnap } from './procs';
 import type { RunqlatSnap, ProbeSnap } from './snapshot';
 import type { CachestatSnap } from './cachestat';
 import type { BiolatencySnap } from './biolatency';
+import type { ProceventsSnap, ExitedProc } from './procevents';
 
 /** One row of the process table. */
 export interface ProcRow {
@@ -38,7 +39,11 @@ export interface ProcTableInput {
   runqlat: ProbeSnap<RunqlatSnap>;
   cachestat: ProbeSnap<CachestatSnap>;
   biolatency: ProbeSnap<BiolatencySnap>;
+  procevents: ProbeSnap<ProceventsSnap>;
 }
+
+/** How long exited processes stay in the table, ms. */
+export const EXITED_KEEP_MS = 3000;
 
 function blank(pid: number): ProcRow {
   return {
@@ -48,8 +53,12 @@ function blank(pid: number): ProcRow {
   };
 }
 
-/** Builds the rows (unsorted). Probe data for a pid /proc did not list adds a row of its own. */
-export function buildProcTable(input: ProcTableInput): ProcRow[] {
+/**
+ * Builds the rows (unsorted). Probe data for a pid /proc did not list adds a row of its own.
+ * `earlier` are the snapshots before this one (oldest first): processes that exited in the last
+ * EXITED_KEEP_MS stay as rows, marked, with exit code and lifetime.
+ */
+export function buildProcTable(input: ProcTableInput & { ts?: number }, earlier: readonly { ts: number; procevents: ProbeSnap<ProceventsSnap> }[] = []): ProcRow[] {
   const rows = new Map<number, ProcRow>();
   for (const p of input.procs) {
     rows.set(p.pid, {
@@ -89,6 +98,30 @@ export function buildProcTable(input: ProcTableInput): ProcRow[] {
       r.cacheAccesses = c.accesses;
       r.cacheHitPct = c.hitPct;
     }
+  }
+  // Exits: this interval's, then the recent past's (newest wins), as dimmed rows.
+  const exits: ExitedProc[] = [];
+  if (input.procevents.status === 'ok') exits.push(...input.procevents.data.exited);
+  const now = input.ts ?? Date.now();
+  for (let i = earlier.length - 1; i >= 0; i--) {
+    const e = earlier[i];
+    if (now - e.ts > EXITED_KEEP_MS) break;
+    if (e.procevents.status === 'ok') exits.push(...e.procevents.data.exited);
+  }
+  for (const x of exits) {
+    const live = rows.get(x.pid);
+    if (live && live.exited) continue; // a newer exit of a reused pid was placed first
+    if (live && live.state !== '?' && live.ageS !== null && live.ageS * 1000 < now - x.ts) continue; // pid reused by a live process
+    const r = live ?? { ...blank(x.pid), comm: x.comm };
+    r.ppid ??= x.ppid;
+    r.uid ??= x.uid;
+    if (!r.cmdline.length) r.cmdline = x.args.length ? x.args : x.filename ? [x.filename] : [];
+    r.state = 'X';
+    r.exited = { code: x.exitCode, signal: x.signal || null, lifetimeMs: x.lifetimeMs, ts: x.ts };
+    // CPU over its whole (short) life, as % of one CPU over the interval it was counted in.
+    if (r.cpuPct === null && input.procevents.status === 'ok' && input.procevents.data.intervalMs > 0)
+      r.cpuPct = (x.cpuMs / input.procevents.data.intervalMs) * 100;
+    rows.set(x.pid, r);
   }
   return [...rows.values()];
 }

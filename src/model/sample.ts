@@ -5,6 +5,7 @@
 import type { RunqlatRaw } from '../probes/runqlat';
 import type { CachestatRaw } from '../probes/cachestat';
 import type { BiolatencyRaw } from '../probes/biolatency';
+import type { ProceventsRaw } from '../probes/procevents';
 import type { ProcsRaw } from '../procfs/procs';
 import type { SystemRaw } from '../procfs/system';
 import type { ProgStats } from '../bpf/stats';
@@ -20,6 +21,7 @@ export interface ProbesRaw {
   runqlat?: ProbeSample<RunqlatRaw>;
   biolatency?: ProbeSample<BiolatencyRaw>;
   cachestat?: ProbeSample<CachestatRaw>;
+  procevents?: ProbeSample<ProceventsRaw>;
 }
 
 /** One tick's readings. */
