@@ -96,10 +96,43 @@ export function processLines(snap: Snapshot | undefined, view: ProcessView, widt
   } else out.push(`  ${snap.biolatency.status === 'unavailable' ? `unavailable: ${escapeText(snap.biolatency.reason)}` : 'disabled'}`);
   out.push('');
 
+  out.push(...childrenLines(snap, r.pid, history, width, color));
+  out.push('');
+
   out.push(section('Page cache of this process', color));
   if (snap.cachestat.status === 'ok') {
     const c = live ? snap.cachestat.data.procs.find((p) => p.pid === r.pid) : undefined;
     out.push(c ? `  accesses ${c.accesses}  misses ${c.misses}  dirtied ${c.dirtied}  hit ${c.hitPct === null ? '-' : formatPct(c.hitPct)}` : '  no page-cache activity this interval');
   } else out.push(`  ${snap.cachestat.status === 'unavailable' ? `unavailable: ${escapeText(snap.cachestat.reason)}` : 'disabled'}`);
+  return out;
+}
+
+/** Children of `pid`: the ones alive now, and the ones that exited over the history, by command. */
+export function childrenLines(snap: Snapshot, pid: number, history: readonly Snapshot[], width: number, color: boolean): string[] {
+  const out = [section('Children of this process', color)];
+  const live = snap.procs.filter((p) => p.ppid === pid);
+  out.push(`  alive now: ${live.length}${live.length ? `  (${live.slice(0, 8).map((p) => `${p.pid} ${escapeText(p.comm, 16)}`).join(', ')}${live.length > 8 ? ', …' : ''})` : ''}`);
+  if (snap.procevents.status !== 'ok') {
+    out.push(`  exits: ${snap.procevents.status === 'unavailable' ? `unavailable: ${escapeText(snap.procevents.reason)}` : 'process events disabled'}`);
+    return out;
+  }
+  const all = history.includes(snap) ? history : [...history, snap];
+  const exited = all.flatMap((s) => (s.procevents.status === 'ok' ? s.procevents.data.exited : [])).filter((x) => x.ppid === pid);
+  const spanS = all.length > 1 ? (all[all.length - 1].ts - all[0].ts) / 1000 + snap.intervalMs / 1000 : snap.intervalMs / 1000;
+  const byComm = new Map<string, { n: number; cpuMs: number; failed: number }>();
+  for (const x of exited) {
+    const g = byComm.get(x.comm) ?? { n: 0, cpuMs: 0, failed: 0 };
+    g.n++;
+    g.cpuMs += x.cpuMs;
+    if (x.signal || x.exitCode) g.failed++;
+    byComm.set(x.comm, g);
+  }
+  out.push(`  exited in the last ${Math.round(spanS)} s: ${exited.length}${spanS > 0 ? ` (${(exited.length / spanS).toFixed(1)}/s)` : ''}`);
+  for (const [comm, g] of [...byComm.entries()].sort((a, b) => b[1].n - a[1].n).slice(0, 6))
+    out.push(`    ${escapeText(comm, 16).padEnd(16)} ${String(g.n).padStart(6)} exits  ${g.cpuMs.toFixed(1).padStart(8)} ms CPU  ${g.failed ? `${g.failed} failed` : ''}`);
+  for (const x of exited.slice(-8).reverse()) {
+    const how = x.signal ? `signal ${x.signal}` : `exit ${x.exitCode}`;
+    out.push(`    ${new Date(x.ts).toTimeString().slice(0, 8)} ${String(x.pid).padStart(7)} ${escapeText((x.args.length ? x.args.join(' ') : x.comm), Math.max(20, width - 60))}  ${how}  lived ${formatUs(x.lifetimeMs * 1000)}`);
+  }
   return out;
 }
