@@ -45,7 +45,8 @@ export const COLUMNS: Column[] = [
     id: 'command', title: 'COMMAND', width: 0, right: false, priority: 10,
     value: (r) => r.comm,
     text: (r) => {
-      const cmd = r.cmdline.length ? r.cmdline.join(' ') : `[${r.comm}]`;
+      // [name] is ps's convention for kernel threads: only for live processes without a command line.
+      const cmd = r.cmdline.length ? r.cmdline.join(' ') : r.exited ? r.comm : `[${r.comm}]`;
       if (!r.exited) return cmd;
       const how = r.exited.signal ? `killed by signal ${r.exited.signal}` : `exit ${r.exited.code}`;
       return `${cmd}  (${how}, lived ${formatUs(r.exited.lifetimeMs * 1000)})`;
