@@ -1,0 +1,126 @@
+/**
+ * Kernel symbols from /proc/kallsyms: function addresses sorted once, looked up by binary
+ * search. Read it after loading BPF programs (they appear there too, as bpf_prog_*).
+ */
+import fs from 'node:fs';
+import type { Sym } from './index';
+
+/** Where the kernel lists its symbols. */
+export const KALLSYMS = '/proc/kallsyms';
+
+/** Offsets past a symbol's start beyond which an address is not taken to be inside it. */
+const MAX_OFFSET = 1n << 20n;
+
+/** The kernel's function symbols, sorted by address. */
+export class KernelSymbols {
+  /** True when the file hid the addresses (kptr_restrict, or not root): nothing resolves. */
+  readonly hidden: boolean;
+
+  private constructor(
+    private readonly addrs: BigUint64Array,
+    private readonly names: string[],
+    private readonly modules: (string | undefined)[],
+  ) {
+    this.hidden = addrs.length === 0;
+  }
+
+  /** Reads and sorts the function symbols of `path` (default /proc/kallsyms). */
+  static load(path = KALLSYMS): KernelSymbols {
+    return KernelSymbols.parse(fs.readFileSync(path, 'latin1'));
+  }
+
+  /** Parses kallsyms text: "ffffffff81000000 T _stext" with an optional "[module]". */
+  static parse(text: string): KernelSymbols {
+    const entries: { addr: bigint; name: string; module?: string }[] = [];
+    let start = 0;
+    while (start < text.length) {
+      let end = text.indexOf('\n', start);
+      if (end < 0) end = text.length;
+      const line = text.slice(start, end);
+      start = end + 1;
+      const s1 = line.indexOf(' ');
+      if (s1 <= 0 || line.length < s1 + 4) continue;
+      const type = line[s1 + 1];
+      // Text symbols only (t/T, and weak w/W, which kallsyms also uses for functions).
+      if (type !== 't' && type !== 'T' && type !== 'w' && type !== 'W') continue;
+      const addr = BigInt('0x' + line.slice(0, s1));
+      if (addr === 0n) continue; // hidden address (or an undefined weak symbol)
+      const rest = line.slice(s1 + 3);
+      const tab = rest.indexOf('\t');
+      const name = tab < 0 ? rest : rest.slice(0, tab);
+      const module = tab < 0 ? undefined : rest.slice(tab + 1).replace(/^\[|\]$/g, '');
+      entries.push({ addr, name, module });
+    }
+    entries.sort((a, b) => (a.addr < b.addr ? -1 : a.addr > b.addr ? 1 : 0));
+    const addrs = new BigUint64Array(entries.length);
+    const names: string[] = new Array(entries.length);
+    const modules: (string | undefined)[] = new Array(entries.length);
+    entries.forEach((e, i) => {
+      addrs[i] = e.addr;
+      names[i] = e.name;
+      modules[i] = e.module;
+    });
+    return new KernelSymbols(addrs, names, modules);
+  }
+
+  /** Number of function symbols. */
+  get size(): number {
+    return this.addrs.length;
+  }
+
+  /** The function containing `addr`, or null. */
+  resolve(addr: bigint): Sym | null {
+    const a = this.addrs;
+    let lo = 0;
+    let hi = a.length - 1;
+    let found = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      if (a[mid] <= addr) {
+        found = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    if (found < 0) return null;
+    const offset = addr - a[found];
+    if (offset >= MAX_OFFSET) return null;
+    const sym: Sym = { name: this.names[found], offset: Number(offset) };
+    if (this.modules[found]) sym.module = this.modules[found];
+    return sym;
+  }
+
+  /** The address of a function by name (the first one when names repeat), or null. */
+  addressOf(name: string): bigint | null {
+    const i = this.names.indexOf(name);
+    return i < 0 ? null : this.addrs[i];
+  }
+}
+
+/** Address ranges of the running kernel that the off-CPU probe needs before it loads. */
+export interface KernelRanges {
+  text: { start: bigint; end: bigint }; // core kernel text [_stext, _etext)
+  syscallEntry: { start: bigint; end: bigint } | null; // do_syscall_64 (x86_64), null elsewhere
+}
+
+/**
+ * The core kernel's text range and its syscall entry function from /proc/kallsyms, or null
+ * when the addresses are hidden or the symbols missing. Read before loading BPF (it goes into
+ * .rodata), so it scans the text once for a few names instead of sorting every symbol.
+ */
+export function kernelRanges(path = KALLSYMS): KernelRanges | null {
+  let text: string;
+  try {
+    text = fs.readFileSync(path, 'latin1');
+  } catch {
+    return null;
+  }
+  const find = (name: string): { addr: bigint; next: bigint } | null => {
+    const m = new RegExp(`^([0-9a-f]+) [tT] ${name}\n([0-9a-f]+) `, 'm').exec(text);
+    return m ? { addr: BigInt('0x' + m[1]), next: BigInt('0x' + m[2]) } : null;
+  };
+  const start = find('_stext')?.addr ?? 0n;
+  const end = find('_etext')?.addr ?? 0n;
+  if (!start || end <= start) return null;
+  const entry = find('do_syscall_64');
+  return { text: { start, end }, syscallEntry: entry && entry.next > entry.addr ? { start: entry.addr, end: entry.next } : null };
+}
