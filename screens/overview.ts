@@ -11,6 +11,9 @@ import { renderRunqlat } from './panels/runqlat';
 import { renderCachestat } from './panels/cachestat';
 import { renderBiolatency } from './panels/biolatency';
 import { renderShortLived, renderProcfeed } from './panels/procfeed';
+import { renderOffcputime } from './panels/offcputime';
+import { namedOffcpu } from './symbols';
+import type { OffcputimeSnap } from '../src/model/offcputime';
 import { processAreaLines, TableView } from './procarea';
 import { heatmapRows } from './widgets/heatmap';
 import { escapeText } from './widgets/text';
@@ -22,6 +25,8 @@ export interface PanelDef {
   title: string;
   select(s: Snapshot): ProbeSnap<unknown>;
   render: PanelRenderer<any>;
+  /** Extra work on the current snapshot's data only (e.g. naming stack frames), not on history. */
+  prepare?(data: ProbeSnap<any>): ProbeSnap<any>;
   /** The interval's latency histogram, for panels that can show a heatmap over time. */
   hist?(data: ProbeSnap<any>): Hist | null;
 }
@@ -33,6 +38,15 @@ export const PANELS: PanelDef[] = [
     title: 'Run-queue latency',
     select: (s) => s.runqlat,
     render: renderRunqlat,
+    hist: (d) => (d.status === 'ok' ? (d.data as { hist: Hist }).hist : null),
+  },
+  {
+    name: 'offcputime',
+    title: 'Off-CPU time',
+    // Name the leaf kernel frame ("why") of the processes the panel can show, and only those.
+    select: (s) => s.offcputime,
+    prepare: (d) => namedOffcpu(d as ProbeSnap<OffcputimeSnap>, { procs: 12 }),
+    render: renderOffcputime,
     hist: (d) => (d.status === 'ok' ? (d.data as { hist: Hist }).hist : null),
   },
   {
@@ -152,7 +166,7 @@ export class OverviewScreen {
       box.style.border = input.color ? { fg: pi === input.focused ? 'yellow' : 'blue' } : {};
       const lines = heat
         ? heatmapRows(history.map((h) => p.hist!(h)), input.intervalMs, ctx)
-        : p.render(p.select(input.snap), ctx, history);
+        : p.render(p.prepare ? p.prepare(p.select(input.snap)) : p.select(input.snap), ctx, history);
       box.setContent(lines.slice(0, ctx.height).join('\n'));
     });
     place(this.procs, L.procs);

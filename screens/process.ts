@@ -11,6 +11,8 @@ import { userName } from '../src/procfs/users';
 import { histogramRows, percentileLine } from './widgets/histogram';
 import { escapeText, formatBytes, formatPct } from './widgets/text';
 import type { PanelContext } from './panels/types';
+import { namedOffcpu } from './symbols';
+import type { FoldedStack } from '../src/export/folded';
 
 /** What the process screen remembers between ticks. */
 export interface ProcessView {
@@ -18,11 +20,12 @@ export interface ProcessView {
   lastRow: ProcRow | null; // the last time the process was seen
   lastSeenTs: number | null;
   goneSince: number | null; // ts of the first tick it was missing
+  expanded: boolean; // off-CPU stacks with every frame (x)
 }
 
 /** A new process view for `pid`. */
 export function processView(pid: number): ProcessView {
-  return { pid, lastRow: null, lastSeenTs: null, goneSince: null };
+  return { pid, lastRow: null, lastSeenTs: null, goneSince: null, expanded: false };
 }
 
 function section(title: string, color: boolean): string {
@@ -63,6 +66,8 @@ export function processLines(snap: Snapshot | undefined, view: ProcessView, widt
     return out;
   }
   const live = view.goneSince === null;
+  // The interval in which it exited still holds its numbers; later ones may be a reused pid's.
+  const fresh = live || view.goneSince === snap.ts;
   const cmd = r.cmdline.length ? r.cmdline.join(' ') : `[${r.comm}]`;
   out.push(`{bold}PID ${r.pid}  ${escapeText(r.comm, 64)}{/bold}  user ${r.uid === null ? '-' : escapeText(userName(r.uid))}  state ${r.state}  threads ${r.threads ?? '-'}`);
   if (!live) {
@@ -82,16 +87,19 @@ export function processLines(snap: Snapshot | undefined, view: ProcessView, widt
 
   out.push(section('Run-queue latency of this process', color));
   if (snap.runqlat.status === 'ok') {
-    const me = live ? snap.runqlat.data.procs.find((p) => p.pid === r.pid) : undefined;
+    const me = fresh ? snap.runqlat.data.procs.find((p) => p.pid === r.pid) : undefined;
     const h = me?.hist ?? emptyHist();
     out.push(`  waiting ${me ? me.waitMsPerSec.toFixed(1) : '0'} ms/s   ${percentileLine(histStats(h, snap.intervalMs), ctx.width - 30)}`);
     out.push(...histogramRows(h, ctx, 10).map((l) => `  ${l}`));
   } else out.push(`  ${snap.runqlat.status === 'unavailable' ? `unavailable: ${escapeText(snap.runqlat.reason)}` : 'disabled'}`);
   out.push('');
 
+  out.push(...offcpuLines(snap, r.pid, history, width, color, view.expanded));
+  out.push('');
+
   out.push(section('Block I/O issued by this process', color));
   if (snap.biolatency.status === 'ok') {
-    const b = live ? snap.biolatency.data.procs.find((p) => p.pid === r.pid) : undefined;
+    const b = fresh ? snap.biolatency.data.procs.find((p) => p.pid === r.pid) : undefined;
     out.push(b ? `  ${b.opsPerSec.toFixed(1)} ops/s  ${formatBytes(b.bytesPerSec)}/s  (${b.ops} requests, ${formatBytes(b.bytes)} this interval)  p99 ${formatUs(b.p99Us)}` : '  no block I/O this interval');
   } else out.push(`  ${snap.biolatency.status === 'unavailable' ? `unavailable: ${escapeText(snap.biolatency.reason)}` : 'disabled'}`);
   out.push('');
@@ -101,7 +109,7 @@ export function processLines(snap: Snapshot | undefined, view: ProcessView, widt
 
   out.push(section('Page cache of this process', color));
   if (snap.cachestat.status === 'ok') {
-    const c = live ? snap.cachestat.data.procs.find((p) => p.pid === r.pid) : undefined;
+    const c = fresh ? snap.cachestat.data.procs.find((p) => p.pid === r.pid) : undefined;
     out.push(c ? `  accesses ${c.accesses}  misses ${c.misses}  dirtied ${c.dirtied}  hit ${c.hitPct === null ? '-' : formatPct(c.hitPct)}` : '  no page-cache activity this interval');
   } else out.push(`  ${snap.cachestat.status === 'unavailable' ? `unavailable: ${escapeText(snap.cachestat.reason)}` : 'disabled'}`);
   return out;
@@ -134,5 +142,53 @@ export function childrenLines(snap: Snapshot, pid: number, history: readonly Sna
     const how = x.signal ? `signal ${x.signal}` : `exit ${x.exitCode}`;
     out.push(`    ${new Date(x.ts).toTimeString().slice(0, 8)} ${String(x.pid).padStart(7)} ${escapeText((x.args.length ? x.args.join(' ') : x.comm), Math.max(20, width - 60))}  ${how}  lived ${formatUs(x.lifetimeMs * 1000)}`);
   }
+  return out;
+}
+
+/** One process's off-CPU stacks summed over `snaps`, heaviest first, with its total blocked time. */
+export function offcpuOf(snaps: readonly Snapshot[], pid: number): { totalNs: number; comm: string; stacks: FoldedStack[] } {
+  let totalNs = 0;
+  let comm = '';
+  const byKey = new Map<string, FoldedStack & { kernelStack: string[]; userStack: string[] | null }>();
+  for (const s of snaps) {
+    if (s.offcputime.status !== 'ok') continue;
+    const named = namedOffcpu(s.offcputime, { pid, stacks: 1e6 });
+    if (named.status !== 'ok') continue;
+    for (const p of named.data.procs) {
+      totalNs += p.offcpuNs;
+      comm = p.comm;
+    }
+    for (const st of named.data.stacks) {
+      const key = `${st.kernelStack.join(',')}|${st.userStack?.join(',') ?? '-'}`;
+      const e = byKey.get(key) ?? { comm: st.comm, kernelFrames: st.kernelFrames ?? [], userFrames: st.userFrames ?? null, offcpuNs: 0, kernelStack: st.kernelStack, userStack: st.userStack };
+      e.offcpuNs += st.offcpuNs;
+      byKey.set(key, e);
+    }
+  }
+  return { totalNs, comm, stacks: [...byKey.values()].sort((a, b) => b.offcpuNs - a.offcpuNs) };
+}
+
+/** The off-CPU section of the process view: blocked time and the top stacks of the last `span` ticks. */
+export function offcpuLines(snap: Snapshot, pid: number, history: readonly Snapshot[], width: number, color: boolean, expanded: boolean): string[] {
+  const out = [section('Off-CPU time of this process', color)];
+  if (snap.offcputime.status !== 'ok') {
+    out.push(`  ${snap.offcputime.status === 'unavailable' ? `unavailable: ${escapeText(snap.offcputime.reason)}` : 'disabled'}`);
+    return out;
+  }
+  const me = snap.offcputime.data.procs.find((p) => p.pid === pid);
+  out.push(`  blocked ${me ? me.offcpuMsPerSec.toFixed(1) : '0'} ms/s, ${me ? me.blocks : 0} blocks this interval (${me ? me.longBlocks : 0} of ${formatUs(snap.offcputime.data.minBlockUs)} or more, with stacks)`);
+  const all = history.includes(snap) ? history : [...history, snap];
+  const recent = all.slice(-10);
+  const agg = offcpuOf(recent, pid);
+  const spanS = Math.round(recent.reduce((s, x) => s + x.intervalMs, 0) / 1000);
+  out.push(`  top stacks of the last ${spanS} s (${formatUs(agg.totalNs / 1000)} blocked in all)${expanded ? '' : ' — x: all frames'}:`);
+  if (agg.stacks.length === 0) out.push('    no stack captured (no block above the threshold)');
+  for (const st of agg.stacks.slice(0, expanded ? 20 : 5)) {
+    const pct = agg.totalNs ? (100 * st.offcpuNs) / agg.totalNs : 0;
+    out.push(`    ${formatUs(st.offcpuNs / 1000).padStart(8)} ${pct.toFixed(0).padStart(3)}%  ${escapeText(st.kernelFrames.slice(0, expanded ? 64 : 4).join(' ← '), 4 * width)}`);
+    const user = st.userFrames === null ? '[user stack not captured]' : st.userFrames.slice(0, expanded ? 64 : 3).join(' ← ');
+    out.push(`                   user: ${escapeText(user, 4 * width)}`);
+  }
+  out.push(`  ${escapeText(snap.offcputime.data.captureNote)}`);
   return out;
 }

@@ -38,7 +38,7 @@ export interface UiOptions {
   /** Opens the drill-down on this pid at start (--pid). */
   pid?: number;
   /** Writes the selected process's off-CPU stacks as folded text; returns what to tell the user. */
-  writeFolded?(pid: number, snap: Snapshot): string;
+  writeFolded?(pid: number, snaps: readonly Snapshot[]): string;
   /** A line shown above everything (e.g. the /proc-only mode's explanation). */
   banner?: string | null;
 }
@@ -173,6 +173,7 @@ export class Ui {
         break;
       }
       case 'feed': this.feed = !this.feed; break;
+      case 'expand': if (this.proc) this.proc.expanded = !this.proc.expanded; break;
       case 'heatmap': {
         const targets = (this.focused >= 0 ? [PANELS[this.focused]] : PANELS).filter((p) => p.hist);
         const on = !targets.every((p) => this.heatmap.has(p.name));
@@ -180,7 +181,7 @@ export class Ui {
         break;
       }
       case 'folded':
-        if (this.proc && this.snap && this.opts.writeFolded) this.message = this.opts.writeFolded(this.proc.pid, this.snap);
+        if (this.proc && this.snap && this.opts.writeFolded) this.message = this.opts.writeFolded(this.proc.pid, this.history.includes(this.snap) ? this.history : [...this.history, this.snap]);
         else this.message = 'off-CPU stacks are not available';
         break;
       case 'scrollUp': this.page.scroll(-1); break;

@@ -5,7 +5,12 @@
  */
 import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
+import type { Snapshot } from './model/snapshot';
+import { offcpuOf } from '../screens/process';
+import { foldedLines } from './export/folded';
 import { Sampler } from './sampler';
+import type { ProbeOptions } from './probes/types';
 import { buildSnapshot } from './model/snapshot';
 import type { Sample } from './model/sample';
 import { hostInfo } from './procfs/system';
@@ -21,6 +26,25 @@ export interface AppOptions {
   disable?: string[];
   pid?: number; // open the process view of this pid
   noBpf?: boolean; // --no-bpf: /proc only, by choice
+  probeOpts?: ProbeOptions;
+}
+
+/** Writes a process's off-CPU stacks over `snaps` as folded text; returns what to tell the user. */
+export function writeFoldedFile(pid: number, snaps: readonly Snapshot[], dir = process.cwd()): string {
+  const agg = offcpuOf(snaps, pid);
+  if (agg.totalNs === 0) return `no off-CPU time recorded for ${pid}`;
+  const text = foldedLines(agg.comm, agg.stacks, agg.totalNs).join('\n') + '\n';
+  const name = `probetop-offcpu-${pid}-${new Date().toISOString().replace(/[:.]/g, '').slice(0, 15)}.folded`;
+  for (const d of [dir, os.tmpdir()]) {
+    const file = path.join(d, name);
+    try {
+      fs.writeFileSync(file, text, { mode: 0o600, flag: 'wx' });
+      return `wrote ${snaps.length} ticks of off-CPU stacks to ${file} (flamegraph.pl / speedscope)`;
+    } catch {
+      /* try the next place */
+    }
+  }
+  return `cannot write ${name} in ${dir} or ${os.tmpdir()}`;
 }
 
 /** Sends a signal named like TERM, SIGKILL or 9; returns an error message or null. */
@@ -53,7 +77,7 @@ export function runApp(opts: AppOptions): Promise<number> {
     const writeLog = (l: LogLine) => {
       if (logFd !== undefined) fs.writeSync(logFd, `${new Date(l.ts).toISOString()} libbpf ${l.level}: ${l.text}\n`);
     };
-    const sampler = new Sampler({ onLog: writeLog, disable: opts.disable });
+    const sampler = new Sampler({ ...opts.probeOpts, onLog: writeLog, disable: opts.disable });
     let timer: NodeJS.Timeout | undefined;
     let ui: Ui | undefined;
     let done = false;
@@ -98,6 +122,7 @@ export function runApp(opts: AppOptions): Promise<number> {
         statsError: () => sampler.statsError,
         pid: opts.pid,
         kill: (pid, sig) => sendSignal(pid, sig),
+        writeFolded: (pid, snaps) => writeFoldedFile(pid, snaps),
         banner: procOnlyBanner(sampler, !!opts.noBpf),
       });
       let prev: Sample = sampler.sample();

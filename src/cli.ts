@@ -36,6 +36,14 @@ export function parsePid(v: string): number {
   return pid;
 }
 
+/** Parses a whole number of microseconds (0 to 1 hour). */
+export function parseMicros(v: string): number {
+  if (!/^\d+$/.test(v.trim())) throw new InvalidArgumentError(`"${v}" is not a whole number of microseconds`);
+  const n = Number(v);
+  if (n > 3_600_000_000) throw new InvalidArgumentError(`${n} µs is out of range (at most 1 hour)`);
+  return n;
+}
+
 /** Parses a positive whole number of ticks. */
 export function parseCount(v: string): number {
   if (!/^\d+$/.test(v.trim()) || Number(v) < 1) throw new InvalidArgumentError(`"${v}" is not a positive whole number`);
@@ -85,6 +93,8 @@ export function buildProgram(): Command {
     .option('--log <file>', "append libbpf's log and fatal errors to FILE", parseLogFile)
     .option('--disable <probes>', `comma-separated probes not to load (${PROBE_NAMES.join(', ')})`, parseProbeList, [])
     .option('--no-color', 'no colours (also when NO_COLOR is set)')
+    .option('--offcpu-min-block <us>', 'off-CPU blocks at least this long (µs) get stacks, like offcputime -m', parseMicros, 1000)
+    .option('--bio-queued', 'time block I/O from insertion into the I/O scheduler (like biolatency -Q)')
     .option('-p, --pid <pid>', 'open straight into the process view of PID', parsePid)
     .option('--no-bpf', 'do not load any probe: the /proc-only mode (what runs without root)')
     .option('--json', 'no TUI: print one snapshot per tick as a JSON line (format: schema/snapshot.schema.json)')
@@ -161,7 +171,8 @@ export async function main(argv: string[]): Promise<number> {
     }
     throw e;
   }
-  const o = program.opts<{ interval: number; log?: string; disable: string[]; color: boolean; json?: boolean; count?: number; prometheus?: { host: string; port: number }; pid?: number; bpf: boolean }>();
+  const o = program.opts<{ interval: number; log?: string; disable: string[]; color: boolean; json?: boolean; count?: number; prometheus?: { host: string; port: number }; pid?: number; bpf: boolean; offcpuMinBlock: number; bioQueued?: boolean }>();
+  const probeOpts = { offcpuMinBlockUs: o.offcpuMinBlock, bioQueued: !!o.bioQueued };
   if (!o.bpf) o.disable = [...PROBE_NAMES];
   const act = action ?? { kind: 'monitor' };
   if (act.kind !== 'replay' && o.bpf) {
@@ -177,11 +188,11 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (act.kind === 'monitor' && (o.json || o.prometheus)) {
     const { runHeadless } = await import('./headless');
-    return runHeadless({ intervalMs: o.interval, disable: o.disable, json: o.json ? { count: o.count } : undefined, prometheus: o.prometheus });
+    return runHeadless({ intervalMs: o.interval, disable: o.disable, json: o.json ? { count: o.count } : undefined, prometheus: o.prometheus, probeOpts });
   }
   if (act.kind === 'record') {
     const { runRecord } = await import('./record/record');
-    return runRecord({ out: path.resolve(act.o.output), durationS: act.o.duration, intervalMs: act.o.interval, disable: act.o.disable, version: version() });
+    return runRecord({ out: path.resolve(act.o.output), durationS: act.o.duration, intervalMs: act.o.interval, disable: act.o.disable, version: version(), probeOpts });
   }
   let recording: import('./record/reader').Recording | undefined;
   if (act.kind === 'replay') {
@@ -203,7 +214,7 @@ export async function main(argv: string[]): Promise<number> {
     return runReplay(path.resolve(act.file), recording!, act.o.color !== false && !process.env.NO_COLOR);
   }
   const { runApp } = await import('./app');
-  return runApp({ intervalMs: o.interval, logFile: o.log, color, disable: o.disable, pid: o.pid, noBpf: !o.bpf });
+  return runApp({ intervalMs: o.interval, logFile: o.log, color, disable: o.disable, pid: o.pid, noBpf: !o.bpf, probeOpts });
 }
 
 if (require.main === module) {

@@ -4,6 +4,7 @@
  */
 import http from 'node:http';
 import { Sampler } from './sampler';
+import type { ProbeOptions } from './probes/types';
 import { buildSnapshot } from './model/snapshot';
 import { hostInfo } from './procfs/system';
 import { snapshotJson } from './export/json';
@@ -15,6 +16,7 @@ export interface HeadlessOptions {
   disable?: string[];
   json?: { count?: number };
   prometheus?: { host: string; port: number };
+  probeOpts?: ProbeOptions;
 }
 
 /** Parses "[ADDR:]PORT" (IPv6 as [::1]:9100); the default address is 127.0.0.1. */
@@ -29,7 +31,7 @@ export function parseListen(v: string): { host: string; port: number } | string 
 
 /** Runs until --count ticks are printed or a signal arrives; resolves with the exit code. */
 export async function runHeadless(opts: HeadlessOptions): Promise<number> {
-  const sampler = new Sampler({ disable: opts.disable });
+  const sampler = new Sampler({ ...opts.probeOpts, disable: opts.disable });
   sampler.start();
   const host = hostInfo();
   for (const l of sampler.loadInfo) if (!l.variant && l.reason !== 'disabled') process.stderr.write(`probetop: ${l.name} unavailable: ${l.reason}\n`);

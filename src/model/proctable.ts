@@ -8,6 +8,7 @@ import type { RunqlatSnap, ProbeSnap } from './snapshot';
 import type { CachestatSnap } from './cachestat';
 import type { BiolatencySnap } from './biolatency';
 import type { ProceventsSnap, ExitedProc } from './procevents';
+import type { OffcputimeSnap } from './offcputime';
 
 /** One row of the process table. */
 export interface ProcRow {
@@ -40,6 +41,7 @@ export interface ProcTableInput {
   cachestat: ProbeSnap<CachestatSnap>;
   biolatency: ProbeSnap<BiolatencySnap>;
   procevents: ProbeSnap<ProceventsSnap>;
+  offcputime: ProbeSnap<OffcputimeSnap>;
 }
 
 /** How long exited processes stay in the table, ms. */
@@ -83,6 +85,9 @@ export function buildProcTable(input: ProcTableInput & { ts?: number }, earlier:
       r.runqMsPerSec = q.waitMsPerSec;
       r.runqP99Us = q.p99Us;
     }
+  }
+  if (input.offcputime.status === 'ok') {
+    for (const o of input.offcputime.data.procs) row(o.pid, o.comm).offcpuMsPerSec = o.offcpuMsPerSec;
   }
   if (input.biolatency.status === 'ok') {
     for (const b of input.biolatency.data.procs) {

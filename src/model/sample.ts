@@ -6,6 +6,7 @@ import type { RunqlatRaw } from '../probes/runqlat';
 import type { CachestatRaw } from '../probes/cachestat';
 import type { BiolatencyRaw } from '../probes/biolatency';
 import type { ProceventsRaw } from '../probes/procevents';
+import type { OffcputimeRaw } from '../probes/offcputime';
 import type { ProcsRaw } from '../procfs/procs';
 import type { SystemRaw } from '../procfs/system';
 import type { ProgStats } from '../bpf/stats';
@@ -22,6 +23,7 @@ export interface ProbesRaw {
   biolatency?: ProbeSample<BiolatencyRaw>;
   cachestat?: ProbeSample<CachestatRaw>;
   procevents?: ProbeSample<ProceventsRaw>;
+  offcputime?: ProbeSample<OffcputimeRaw>;
 }
 
 /** One tick's readings. */

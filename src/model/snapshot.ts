@@ -9,6 +9,7 @@ import type { RunqlatRaw } from '../probes/runqlat';
 import { buildCachestat, CachestatSnap } from './cachestat';
 import { buildBiolatency, BiolatencySnap } from './biolatency';
 import { buildProcevents, ProceventsSnap } from './procevents';
+import { buildOffcputime, OffcputimeSnap } from './offcputime';
 import { buildProcs, ProcSnap } from './procs';
 
 /** A probe's state as screens show it. */
@@ -73,6 +74,7 @@ export interface Snapshot {
   biolatency: ProbeSnap<BiolatencySnap>;
   cachestat: ProbeSnap<CachestatSnap>;
   procevents: ProbeSnap<ProceventsSnap>;
+  offcputime: ProbeSnap<OffcputimeSnap>;
   /** Every process seen in /proc this tick, with its CPU%, memory, state (unsorted). */
   procs: ProcSnap[];
   cost: CostSnap;
@@ -167,10 +169,11 @@ export function buildSnapshot(sample: Sample, prev?: Sample): Snapshot {
       ncpu: sample.system.ncpu,
       cpuPct: cpuPct(sample.system.cpu, prev?.system.cpu),
     },
-    probes: [statusOf('runqlat', sample.probes.runqlat), statusOf('biolatency', sample.probes.biolatency), statusOf('cachestat', sample.probes.cachestat), statusOf('procevents', sample.probes.procevents)],
+    probes: [statusOf('runqlat', sample.probes.runqlat), statusOf('offcputime', sample.probes.offcputime), statusOf('biolatency', sample.probes.biolatency), statusOf('cachestat', sample.probes.cachestat), statusOf('procevents', sample.probes.procevents)],
     runqlat: probeSnap(sample.probes.runqlat, prev?.probes.runqlat, (c, p) => buildRunqlat(c, p, intervalMs)),
     biolatency: probeSnap(sample.probes.biolatency, prev?.probes.biolatency, (c, p) => buildBiolatency(c, p, intervalMs)),
     cachestat: probeSnap(sample.probes.cachestat, prev?.probes.cachestat, (c, p) => buildCachestat(c, p, intervalMs)),
+    offcputime: probeSnap(sample.probes.offcputime, prev?.probes.offcputime, (c, p) => buildOffcputime(c, p, intervalMs)),
     procevents: probeSnap(sample.probes.procevents, prev?.probes.procevents, (c, p) => buildProcevents(c, p, intervalMs)),
     procs: sample.procs ? buildProcs(sample.procs.procs, prev?.procs?.procs, intervalMs, { ...sample.procs, ts: sample.ts }) : [],
     cost: buildCost(sample, prev, intervalMs),

@@ -19,6 +19,10 @@ export interface ProbeVariant {
 export interface ProbeOptions {
   filterTgid?: number; // only this process (0/undefined = all)
   variants?: Record<string, string>; // probe name -> the only variant to try (tests, --variant)
+  offcpuMinBlockUs?: number; // off-CPU blocks at least this long get stacks, µs (default 1000)
+  offcpuStackWalksPerSec?: number; // per-CPU stack budget, walks/s (default 50; 0 = no limit)
+  offcpuUserStacks?: boolean; // capture user stacks (default true)
+  offcpuVerifySites?: boolean; // tests: also walk on cache hits and count mismatches
   bioQueued?: boolean; // biolatency: time block I/O from insertion into the I/O scheduler (biolatency -Q)
   [k: string]: unknown;
 }

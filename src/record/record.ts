@@ -3,6 +3,7 @@
  * signal arrives; the file is always finished properly and every probe detached.
  */
 import { Sampler } from '../sampler';
+import type { ProbeOptions } from '../probes/types';
 import { hostInfo } from '../procfs/system';
 import { RecordingWriter } from './writer';
 import { FORMAT_NAME, FORMAT_VERSION } from './format';
@@ -15,11 +16,12 @@ export interface RecordOptions {
   disable?: string[];
   version: string;
   quiet?: boolean;
+  probeOpts?: ProbeOptions;
 }
 
 /** Records until done; resolves with the exit code. */
 export async function runRecord(opts: RecordOptions): Promise<number> {
-  const sampler = new Sampler({ disable: opts.disable });
+  const sampler = new Sampler({ ...opts.probeOpts, disable: opts.disable });
   sampler.start();
   const variants: Record<string, string> = {};
   for (const l of sampler.loadInfo) variants[l.name] = l.variant ?? `unavailable: ${l.reason}`;

@@ -1,0 +1,89 @@
+/**
+ * The drill-down on a real process: a child that sleeps in nanosleep and does known direct I/O.
+ * Its view shows its own numbers (not the system's), and its folded off-CPU stacks parse back
+ * to its off-CPU total.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { bpfSkipReason, sleep } from '../helpers/bpf';
+import { Sampler } from '../../src/sampler';
+import { buildSnapshot, Snapshot } from '../../src/model/snapshot';
+import { processLines, processView, offcpuOf } from '../../screens/process';
+import { foldedLines, parseFolded } from '../../src/export/folded';
+
+const skip = bpfSkipReason();
+
+test('drill-down: a sleeping, writing child shows its own off-CPU time, stacks and I/O; folded stacks sum to its total', { skip: skip ?? false, timeout: 30000 }, async () => {
+  const dir = fs.mkdtempSync(path.join('/var/tmp', 'pt-drill-'));
+  const file = path.join(dir, 'f');
+  const python = fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+  // Warm the page cache with python's own files, so the child's only block I/O is its writes.
+  spawnSync(python, ['-c', 'import os, time, mmap']);
+  // No stack-walk budget here: other load on the machine must not use up this child's walks.
+  const sampler = new Sampler({ offcpuMinBlockUs: 1000, offcpuStackWalksPerSec: 0 });
+  sampler.start();
+  try {
+    const snaps: Snapshot[] = [];
+    let prev = sampler.sample();
+    // The child: 12 sleeps of 100 ms, then 40 direct 4 KiB writes, then stays 0.3 s so /proc sees it.
+    // /usr/bin/python3 itself: a pyenv shim would run as bash before it execs python.
+    const child = spawn(python, ['-c', `
+import os, time, mmap
+for i in range(12): time.sleep(0.1)
+fd = os.open(${JSON.stringify(file)}, os.O_WRONLY | os.O_CREAT | os.O_DIRECT, 0o600)
+buf = mmap.mmap(-1, 4096)
+for i in range(40): os.pwrite(fd, buf, i * 4096)
+os.close(fd)
+time.sleep(0.3)
+`], { stdio: 'inherit' });
+    const pid = child.pid!;
+    const exited = new Promise((r) => child.on('exit', r));
+    for (let i = 0; i < 5; i++) {
+      await sleep(500);
+      const cur = sampler.sample();
+      snaps.push(buildSnapshot(cur, prev));
+      prev = cur;
+    }
+    await exited;
+    const cur = sampler.sample();
+    snaps.push(buildSnapshot(cur, prev));
+
+    // Off-CPU: ~1.2 s of sleeping over the run (plus the final 0.3 s), by this pid only.
+    const agg = offcpuOf(snaps, pid);
+    assert.ok(agg.totalNs > 1.2e9 && agg.totalNs < 1.9e9, `off-CPU total ${agg.totalNs / 1e6} ms`);
+    // Stacks are walked within a budget (some long blocks go without): the heaviest walked one is the sleep.
+    const top = agg.stacks.find((s) => s.kernelFrames.length > 0);
+    assert.ok(top && top.kernelFrames.some((f) => /nanosleep/.test(f)), `top stack: ${top?.kernelFrames.join(' ← ')}`);
+    const folded = parseFolded(foldedLines(agg.comm, agg.stacks, agg.totalNs).join('\n'));
+    assert.ok(Math.abs(folded.total - agg.totalNs / 1000) / (agg.totalNs / 1000) < 0.01, `folded ${folded.total} µs vs ${agg.totalNs / 1000} µs`);
+    // Each line starts with the command name at the time (the forked child is "node" until it execs).
+    assert.ok(folded.stacks.every((s) => s.frames[0] === 'python3' || s.frames[0] === 'node'), JSON.stringify(folded.stacks.map((s) => s.frames.slice(0, 3))));
+
+    // The view of a tick where it slept: its own off-CPU, not the machine's.
+    const view = processView(pid);
+    const sleeping = snaps.findLastIndex((s) => s.offcputime.status === 'ok' && s.offcputime.data.procs.some((p) => p.pid === pid && p.offcpuMsPerSec > 500));
+    assert.ok(sleeping >= 0, 'a tick where the child was blocked most of the time');
+    let text = '';
+    for (let i = 0; i <= sleeping; i++) text = processLines(snaps[i], view, 140, false, snaps.slice(0, i + 1)).join('\n');
+    assert.match(text, new RegExp(`PID ${pid} +python3`));
+    const ms = Number(/blocked ([\d.]+) ms\/s/.exec(text)![1]);
+    // A block is counted when it ends, so one tick can hold a little more than its own length.
+    assert.ok(ms > 500 && ms <= 1300, `blocked ${ms} ms/s`);
+    assert.match(text, /hrtimer_nanosleep|do_nanosleep/);
+    // I/O: the 40 direct writes belong to it.
+    const ioOps = snaps.reduce((n, s) => n + (s.biolatency.status === 'ok' ? s.biolatency.data.procs.filter((p) => p.pid === pid).reduce((a, p) => a + p.ops, 0) : 0), 0);
+    assert.ok(ioOps >= 39 && ioOps <= 46, `${ioOps} block I/Os attributed to the child`);
+    const ioTick = snaps.findIndex((s) => s.biolatency.status === 'ok' && s.biolatency.data.procs.some((p) => p.pid === pid));
+    // As the UI does: one view fed every tick from the start, so it knows the process when it exits.
+    const v2 = processView(pid);
+    let ioText = '';
+    for (let i = 0; i <= ioTick; i++) ioText = processLines(snaps[i], v2, 140, false, snaps.slice(0, i + 1)).join('\n');
+    assert.match(ioText, /Block I\/O issued by this process(\{\/bold\})?\n +[\d.]+ ops\/s  [\d.]+K\/s  \(\d+ requests/);
+  } finally {
+    sampler.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
