@@ -18,18 +18,19 @@ test('--json lines validate against the schema and list every exited process', {
   const ajv = new Ajv2020({ allErrors: true, strict: false });
   const validate = ajv.compile(JSON.parse(fs.readFileSync(SCHEMA, 'utf8')));
   const out: string[] = [];
-  const child = spawn(process.execPath, [CLI, '--json', '-n', '4', '-i', '700'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [CLI, '--json', '-n', '5', '-i', '700'], { stdio: ['ignore', 'pipe', 'inherit'] });
   child.stdout.setEncoding('utf8');
   let buf = '';
   child.stdout.on('data', (d: string) => (buf += d));
-  // A workload during the run: 40 short processes with a known name, some exiting 3.
-  await new Promise((r) => setTimeout(r, 900));
+  // A workload during the run, once the probes are up (the first line is out): 40 short
+  // processes, half of them exiting with 3.
+  for (let i = 0; i < 200 && !buf.includes('\n'); i++) await new Promise((r) => setTimeout(r, 50));
   const work = spawn('sh', ['-c', 'for i in $(seq 20); do /bin/true; sh -c "exit 3"; done'], { stdio: 'ignore' });
   await new Promise((r) => work.on('exit', r));
   const code = await new Promise((r) => child.on('exit', r));
   assert.equal(code, 0);
   out.push(...buf.trim().split('\n'));
-  assert.equal(out.length, 4);
+  assert.equal(out.length, 5);
   const snaps = out.map((l) => JSON.parse(l));
   for (const s of snaps) assert.ok(validate(s), JSON.stringify(validate.errors?.slice(0, 5), null, 1));
   const exits = snaps.flatMap((s) => (s.procevents.status === 'ok' ? s.procevents.data.exited : []));
