@@ -199,11 +199,11 @@ int BPF_PROG(op_sys_enter_raw, struct pt_regs *regs, long id)
 	return 0;
 }
 
-/* Any syscall of the process ends here; only a thread with an open in progress has ts set. */
+/* Any syscall ends here: the process's opens are looked up (a thread with one in progress has ts set). */
 SEC("raw_tp/sys_exit")
 int BPF_PROG(op_sys_exit_raw, struct pt_regs *regs, long ret)
 {
-	if (traced())
+	if (traced() && tr_exit_wanted(regs))
 		exit_open(ret);
 	return 0;
 }

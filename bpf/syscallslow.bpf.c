@@ -14,9 +14,11 @@
  *               the VFS under every file system (fsslower hooks each file system's own
  *               read_iter/write_iter/fsync). Sees the struct file, not the fd. Needs BPF
  *               trampolines; refused with EPERM on kernels without them;
+ *   raw_tp:     raw_syscalls sys_enter/sys_exit, syscall numbers looked up in cfg.sys_kind;
+ *               before the classic tracepoints: they cost every other process's read/write
+ *               more (the perf record is built before the program runs);
  *   tracepoint: syscalls:sys_{enter,exit}_<name> for each traced call (needs tracefs; user
- *               space loads only the ones this kernel has);
- *   raw_tp:     raw_syscalls sys_enter/sys_exit, syscall numbers looked up in cfg.sys_kind.
+ *               space loads only the ones this kernel has).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -272,11 +274,11 @@ int BPF_PROG(ss_sys_enter_raw, struct pt_regs *regs, long id)
 	return 0;
 }
 
-/* Any syscall of the process ends here; only a thread inside a traced call has ts set. */
+/* Any syscall ends here: the process's traced calls are looked up (a thread inside one has ts set). */
 SEC("raw_tp/sys_exit")
 int BPF_PROG(ss_sys_exit_raw, struct pt_regs *regs, long ret)
 {
-	if (traced())
+	if (traced() && tr_exit_wanted(regs))
 		sys_exit(ret, 0, NULL);
 	return 0;
 }

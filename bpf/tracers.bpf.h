@@ -106,4 +106,28 @@ static __always_inline __u8 tr_sys_kind(long id)
 	return cfg.sys_kind[i];
 }
 
+/*
+ * raw_tp/sys_exit: the number of the syscall that is returning, as syscall_get_nr() reads it,
+ * so that the traced process's other syscalls skip the in-progress lookup. -1 where this file
+ * does not know the architecture's field (then every exit of the process looks up).
+ */
+#if defined(__TARGET_ARCH_x86)
+#define TR_EXIT_NR(regs) ((long)BPF_CORE_READ((regs), orig_ax))
+#elif defined(__TARGET_ARCH_arm64)
+struct pt_regs___tr_arm64 {
+	int syscallno;
+} __attribute__((preserve_access_index));
+#define TR_EXIT_NR(regs) ((long)BPF_CORE_READ((struct pt_regs___tr_arm64 *)(regs), syscallno))
+#else
+#define TR_EXIT_NR(regs) (-1L)
+#endif
+
+/* At raw_tp/sys_exit: true unless the returning syscall is known to be one this tracer ignores. */
+static __always_inline bool tr_exit_wanted(struct pt_regs *regs)
+{
+	long nr = TR_EXIT_NR(regs);
+
+	return nr == -1 || tr_sys_kind(nr) != 0;
+}
+
 #endif
