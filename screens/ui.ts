@@ -4,7 +4,7 @@
  * what the user asked for; it never samples.
  */
 import blessed from 'blessed';
-import type { Snapshot } from '../src/model/snapshot';
+import { FULL_HISTORY, slimSnapshot, Snapshot } from '../src/model/snapshot';
 import type { ProbeLoadInfo } from '../src/sampler';
 import type { LogLine } from '../src/bpf/object';
 import type { HostInfo } from '../src/procfs/system';
@@ -264,6 +264,9 @@ export class Ui {
   update(snap: Snapshot): void {
     this.history.push(snap);
     if (this.history.length > 600) this.history.splice(0, this.history.length - 600);
+    // Older snapshots keep what charts need, not every process (bounded memory under storms).
+    const old = this.history.length - 1 - FULL_HISTORY;
+    if (old >= 0 && this.history[old] !== this.snap) this.history[old] = slimSnapshot(this.history[old]);
     if (this.paused) return;
     this.snap = snap;
     this.draw();

@@ -172,7 +172,8 @@ export function captureLibbpfLog(sink: (level: number, line: string) => void): v
   const proto = koffi.proto('int probetop_print_fn(int level, void *fmt, void *ap)');
   // Verifier logs arrive as one message; a va_list can be formatted only once, so the buffer
   // must hold the whole log (its end, where the error is, matters most).
-  const buf = Buffer.alloc(4 << 20);
+  // allocUnsafeSlow: untouched pages of the 4 MiB cost no memory until a long log arrives.
+  const buf = Buffer.allocUnsafeSlow(4 << 20);
   printCb = koffi.register((level: number, fmt: Ptr, ap: Ptr) => {
     const n = bpf.vsnprintf(buf, buf.length, fmt, ap);
     const text = buf.subarray(0, Math.max(0, Math.min(n, buf.length - 1))).toString();

@@ -48,6 +48,12 @@ export function lookup(map: MapInfo, key: Buffer, value: Buffer): boolean {
   throw new Error(`lookup in ${map.name}: ${strerror(rc)}`);
 }
 
+/** Forgets the reusable dump buffers of a map fd (call when the map is closed: fds are reused). */
+export function releaseDumpBuffers(fd: number): void {
+  dumpBuffers.delete(fd);
+  batchUnsupported.delete(fd);
+}
+
 /** Deletes one key; absent keys are not an error. */
 export function deleteKey(map: MapInfo, key: Buffer): void {
   const rc = bpf.bpf_map_delete_elem(map.fd, key);
@@ -65,14 +71,21 @@ export interface Dump {
 
 const batchUnsupported = new Set<number>();
 
+const dumpBuffers = new Map<number, { keys: Buffer; values: Buffer }>();
+
 /**
  * Reads a whole (non-per-CPU) hash map: one syscall per ~bucket batch through
  * BPF_MAP_LOOKUP_BATCH (5.6+), falling back to get_next_key + lookup where unsupported.
+ * The returned buffers are reused by the next dump of the same map: decode before calling again.
  */
 export function dumpHash(map: MapInfo): Dump {
   const { keySize, valueSize, maxEntries } = map;
-  const keys = Buffer.alloc(keySize * maxEntries);
-  const values = Buffer.alloc(valueSize * maxEntries);
+  let bufs = dumpBuffers.get(map.fd);
+  if (!bufs || bufs.keys.length !== keySize * maxEntries || bufs.values.length !== valueSize * maxEntries) {
+    bufs = { keys: Buffer.alloc(keySize * maxEntries), values: Buffer.alloc(valueSize * maxEntries) };
+    dumpBuffers.set(map.fd, bufs);
+  }
+  const { keys, values } = bufs;
   if (!batchUnsupported.has(map.fd)) {
     const r = dumpBatch(map, keys, values);
     if (r >= 0) return { count: r, keys, values, keySize, valueSize };

@@ -3,6 +3,7 @@
  * Every failure becomes a BpfError whose message a user can act on.
  */
 import { bpf, captureLibbpfLog, lastErrno, strerror, viewOf, Ptr, PrintLevel } from './libbpf';
+import { releaseDumpBuffers } from './maps';
 
 /** Why a BPF step failed, in terms a user can act on. */
 export type BpfErrorKind = 'permission' | 'no-btf' | 'no-libbpf' | 'verifier' | 'attach' | 'missing' | 'other';
@@ -219,11 +220,17 @@ export class BpfObject {
     const m = this.mapPtr(name);
     return {
       name,
-      fd: bpf.bpf_map__fd(m),
+      fd: this.track(bpf.bpf_map__fd(m)),
       keySize: bpf.bpf_map__key_size(m),
       valueSize: bpf.bpf_map__value_size(m),
       maxEntries: bpf.bpf_map__max_entries(m),
     };
+  }
+
+  private mapFds = new Set<number>();
+  private track(fd: number): number {
+    this.mapFds.add(fd);
+    return fd;
   }
 
   /** Detaches every link; the object stays loaded. */
@@ -236,6 +243,7 @@ export class BpfObject {
     if (this.closed) return;
     this.closed = true;
     this.detach();
+    for (const fd of this.mapFds) releaseDumpBuffers(fd);
     bpf.bpf_object__close(this.obj);
   }
 }

@@ -179,3 +179,28 @@ export function buildSnapshot(sample: Sample, prev?: Sample): Snapshot {
     cost: buildCost(sample, prev, intervalMs),
   };
 }
+
+/** How many of the newest snapshots the UI keeps whole (per-process detail, exits, stacks). */
+export const FULL_HISTORY = 12;
+
+const HEAVY = new Set(['procs', 'stacks', 'exited', 'feed']);
+
+/**
+ * A snapshot without its per-process detail (process lists, stacks, exits, feed): what the
+ * history beyond the last FULL_HISTORY ticks keeps for charts. Under a fork storm a whole snapshot
+ * holds thousands of exits; 600 of them would hold hundreds of MB.
+ */
+export function slimSnapshot(s: Snapshot): Snapshot {
+  const slimData = (d: unknown): unknown => {
+    if (typeof d !== 'object' || d === null || Array.isArray(d)) return d;
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(d)) out[k] = HEAVY.has(k) && Array.isArray(v) ? [] : v;
+    return out;
+  };
+  const out: Record<string, unknown> = { ...s, procs: [] };
+  for (const [k, v] of Object.entries(s)) {
+    const p = v as { status?: string; data?: unknown };
+    if (p && typeof p === 'object' && p.status === 'ok' && 'data' in p) out[k] = { ...p, data: slimData(p.data) };
+  }
+  return out as unknown as Snapshot;
+}
