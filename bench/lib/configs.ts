@@ -1,0 +1,120 @@
+/**
+ * What runs beside the workloads: nothing, one libbpf-tools tool, or probetop with every probe.
+ * Each is started, waited for until its programs are attached, and stopped.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { start, stopChild, sleep } from './sys';
+import { heldBpf, HeldProg } from './bpf';
+
+/** A started configuration. */
+export interface Running {
+  name: string;
+  pid: number | null; // null for "none"
+  /** Its programs now, by id. */
+  programs(): Map<number, HeldProg>;
+  /** Whether it is still running (always true for "none"). */
+  alive(): boolean;
+  /** What it wrote on stderr so far. */
+  stderr(): string;
+  /** Stops it and waits for it to exit. */
+  stop(): Promise<void>;
+}
+
+/** A configuration to run the workloads beside. */
+export interface ConfigDef {
+  name: string;
+  title: string;
+  kind: 'none' | 'tool' | 'probetop';
+}
+
+/** The libbpf-tools tools compared, with the arguments used (1 s intervals where the tool has them, like probetop). */
+export const TOOLS: Record<string, { bin: string; args: string[]; title: string }> = {
+  runqlat: { bin: '/usr/sbin/runqlat', args: ['1'], title: 'libbpf-tools runqlat 1' },
+  biolatency: { bin: '/usr/sbin/biolatency', args: ['1'], title: 'libbpf-tools biolatency 1' },
+  offcputime: { bin: '/usr/sbin/offcputime', args: [], title: 'libbpf-tools offcputime' },
+  execsnoop: { bin: '/usr/sbin/execsnoop', args: [], title: 'libbpf-tools execsnoop > /dev/null' },
+  exitsnoop: { bin: '/usr/sbin/exitsnoop', args: [], title: 'libbpf-tools exitsnoop > /dev/null' },
+};
+
+/** Every configuration of the throughput benchmark ("none" is the baseline). */
+export const CONFIGS: ConfigDef[] = [
+  { name: 'none', title: 'nothing running (baseline)', kind: 'none' },
+  ...Object.entries(TOOLS).map(([name, t]) => ({ name, title: t.title, kind: 'tool' as const })),
+  { name: 'probetop', title: 'probetop, all probes (--json -i 1000 > /dev/null)', kind: 'probetop' },
+];
+
+/** How probetop is started. */
+export interface ProbetopOptions {
+  root: string; // the repository (dist/src/cli.js under it)
+  out?: string; // where its JSON lines go (default /dev/null)
+  nice?: number;
+  extraArgs?: string[];
+}
+
+function wrap(c: ChildProcess, name: string): Running {
+  let err = '';
+  c.stderr?.setEncoding('utf8').on('data', (d: string) => (err = (err + d).slice(-4000)));
+  return {
+    name,
+    pid: c.pid ?? null,
+    programs: () => (c.pid ? heldBpf([c.pid]).progs : new Map()),
+    alive: () => c.exitCode === null && c.signalCode === null,
+    stderr: () => err,
+    stop: () => stopChild(c),
+  };
+}
+
+/**
+ * Waits until the process holds attached programs and their number has not changed for
+ * `stableMs`; throws when it exits first or nothing is attached within `timeoutMs`.
+ */
+async function attached(r: Running, stableMs: number, timeoutMs: number): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  let last = -1;
+  let since = Date.now();
+  for (;;) {
+    if (!r.alive()) throw new Error(`${r.name} exited while starting: ${r.stderr().trim().slice(-800)}`);
+    const n = [...r.programs().values()].filter((p) => p.attach).length;
+    if (n !== last) {
+      last = n;
+      since = Date.now();
+    } else if (n > 0 && Date.now() - since >= stableMs) return;
+    if (Date.now() > end) throw new Error(`${r.name}: no program attached after ${timeoutMs / 1000} s: ${r.stderr().trim().slice(-800)}`);
+    await sleep(100);
+  }
+}
+
+/** Starts a configuration and returns once its programs are attached. */
+export async function startConfig(def: ConfigDef, p: ProbetopOptions): Promise<Running> {
+  if (def.kind === 'none') {
+    return { name: 'none', pid: null, programs: () => new Map(), alive: () => true, stderr: () => '', stop: async () => undefined };
+  }
+  const devnull = fs.openSync('/dev/null', 'w');
+  try {
+    if (def.kind === 'tool') {
+      const t = TOOLS[def.name];
+      const r = wrap(start(t.bin, t.args, ['ignore', devnull, 'pipe']), def.name);
+      await attached(r, 500, 20_000);
+      return r;
+    }
+    const out = p.out ? fs.openSync(p.out, 'w', 0o600) : devnull;
+    const cli = path.join(p.root, 'dist', 'src', 'cli.js');
+    const args = [cli, '--json', '-i', '1000', ...(p.extraArgs ?? [])];
+    const c = p.nice ? start('nice', ['-n', String(p.nice), process.execPath, ...args], ['ignore', out, 'pipe']) : start(process.execPath, args, ['ignore', out, 'pipe']);
+    if (out !== devnull) fs.closeSync(out);
+    const r = wrap(c, 'probetop');
+    // probetop loads its probes one after another: wait until the set has stopped growing.
+    await attached(r, 1500, 60_000);
+    return r;
+  } finally {
+    fs.closeSync(devnull);
+  }
+}
+
+/** Which probetop probe a program belongs to, from its name (the prefixes of bpf/<probe>.bpf.c). */
+export function ownerOf(name: string): string {
+  const prefixes: [string, string][] = [['rq_', 'runqlat'], ['bio_', 'biolatency'], ['cs_', 'cachestat'], ['offcpu_', 'offcputime'], ['pe_', 'procevents']];
+  return prefixes.find(([p]) => name.startsWith(p))?.[1] ?? 'probetop';
+}
