@@ -95,6 +95,7 @@ export function buildProgram(): Command {
     .option('--no-color', 'no colours (also when NO_COLOR is set)')
     .option('--offcpu-min-block <us>', 'off-CPU blocks at least this long (µs) get stacks, like offcputime -m', parseMicros, 1000)
     .option('--bio-queued', 'time block I/O from insertion into the I/O scheduler (like biolatency -Q)')
+    .option('--no-bpf-stats', 'do not turn BPF run-time statistics on (no cost per event on screen)')
     .option('-p, --pid <pid>', 'open straight into the process view of PID', parsePid)
     .option('--no-bpf', 'do not load any probe: the /proc-only mode (what runs without root)')
     .option('--json', 'no TUI: print one snapshot per tick as a JSON line (format: schema/snapshot.schema.json)')
@@ -171,8 +172,8 @@ export async function main(argv: string[]): Promise<number> {
     }
     throw e;
   }
-  const o = program.opts<{ interval: number; log?: string; disable: string[]; color: boolean; json?: boolean; count?: number; prometheus?: { host: string; port: number }; pid?: number; bpf: boolean; offcpuMinBlock: number; bioQueued?: boolean }>();
-  const probeOpts = { offcpuMinBlockUs: o.offcpuMinBlock, bioQueued: !!o.bioQueued };
+  const o = program.opts<{ interval: number; log?: string; disable: string[]; color: boolean; json?: boolean; count?: number; prometheus?: { host: string; port: number }; pid?: number; bpf: boolean; offcpuMinBlock: number; bioQueued?: boolean; bpfStats: boolean }>();
+  const probeOpts = { offcpuMinBlockUs: o.offcpuMinBlock, bioQueued: !!o.bioQueued, noStats: !o.bpfStats };
   if (!o.bpf) o.disable = [...PROBE_NAMES];
   const act = action ?? { kind: 'monitor' };
   if (act.kind !== 'replay' && o.bpf) {
