@@ -139,3 +139,31 @@ export function cstr(buf: Buffer, off: number, len: number): string {
   const end = s.indexOf(0);
   return s.subarray(0, end < 0 ? len : end).toString('utf8');
 }
+
+/** True while a process with this pid exists (EPERM means it exists but is not ours). */
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Reads a per-process hash map keyed by a u32 tgid: decodes every entry, then deletes the
+ * entries of processes that no longer exist — their final counts are in this reading, and
+ * removing them keeps the map bounded. Returns the decoded entries and the map's occupancy.
+ */
+export function readProcMap<T>(map: MapInfo, decode: (pid: number, values: Buffer, off: number) => T): { procs: T[]; size: number } {
+  const d = dumpHash(map);
+  const procs: T[] = [];
+  const gone: Buffer[] = [];
+  for (let i = 0; i < d.count; i++) {
+    const pid = d.keys.readUInt32LE(i * d.keySize);
+    procs.push(decode(pid, d.values, i * d.valueSize));
+    if (pid !== 0 && !pidAlive(pid)) gone.push(d.keys.subarray(i * d.keySize, (i + 1) * d.keySize));
+  }
+  for (const k of gone) deleteKey(map, k);
+  return { procs, size: d.count };
+}

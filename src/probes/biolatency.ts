@@ -5,7 +5,7 @@
 import { struct, offsetOf } from '../bpf/layout';
 import { bpf } from '../bpf/libbpf';
 import type { MapInfo } from '../bpf/object';
-import { dumpHash, lookupPercpu, deleteKey, cstr, u64, numPossibleCpus, percpuStride } from '../bpf/maps';
+import { lookupPercpu, readProcMap, cstr, u64, numPossibleCpus, percpuStride } from '../bpf/maps';
 import { decodeHist, emptyHist, HIST_LAYOUT, Hist, trimHist } from '../model/hist';
 import { BlockNames, devString } from '../procfs/disks';
 import type { ProbeSpec } from './types';
@@ -166,18 +166,10 @@ export const biolatency: ProbeSpec<BiolatencyRaw> = {
         disks.sort((a, b) => a.dev.localeCompare(b.dev) || OPS.indexOf(a.op) - OPS.indexOf(b.op));
         const st = [0, 0, 0];
         for (const cpu of lookupPercpu(statsMap, zeroKey) ?? []) for (let i = 0; i < 3; i++) st[i] += u64(cpu, i * 8);
-        const d = dumpHash(procMap);
-        const procs: BiolatencyProcRaw[] = [];
-        const gone: Buffer[] = [];
-        for (let i = 0; i < d.count; i++) {
-          const pid = d.keys.readUInt32LE(i * d.keySize);
-          const off = i * d.valueSize;
-          procs.push({ pid, comm: cstr(d.values, off + commOff, 16), hist: trimHist(decodeHist(d.values, off)), bytes: u64(d.values, off + procBytesOff) });
-          if (pid !== 0 && !pidAlive(pid)) gone.push(d.keys.subarray(i * d.keySize, (i + 1) * d.keySize));
-        }
-        // Exited processes: their final counts are in this reading; drop them to keep the map bounded.
-        for (const k of gone) deleteKey(procMap, k);
-        return { queued, disks, procs, noStart: st[0], procMapFull: st[1], diskMapFull: st[2], procMapSize: d.count, procMapMax: procMap.maxEntries };
+        const { procs, size } = readProcMap<BiolatencyProcRaw>(procMap, (pid, v, off) => ({
+          pid, comm: cstr(v, off + commOff, 16), hist: trimHist(decodeHist(v, off)), bytes: u64(v, off + procBytesOff),
+        }));
+        return { queued, disks, procs, noStart: st[0], procMapFull: st[1], diskMapFull: st[2], procMapSize: size, procMapMax: procMap.maxEntries };
       },
     };
   },
@@ -197,11 +189,3 @@ function hashKeys(map: MapInfo): Buffer[] {
   return keys;
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}

@@ -4,7 +4,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { offsetOf, struct } from '../bpf/layout';
-import { dumpHash, lookupPercpu, deleteKey, cstr, u64 } from '../bpf/maps';
+import { lookupPercpu, readProcMap, cstr, u64 } from '../bpf/maps';
 import type { Features } from '../bpf/features';
 import type { ProbeSpec } from './types';
 
@@ -169,20 +169,12 @@ export const cachestat: ProbeSpec<CachestatRaw> = {
         for (const cpu of lookupPercpu(totalMap, zeroKey) ?? []) addCounts(total, cpu, 0);
         let procMapFull = 0;
         for (const cpu of lookupPercpu(statsMap, zeroKey) ?? []) procMapFull += u64(cpu, 0);
-        const d = dumpHash(procMap);
-        const procs: CachestatProcRaw[] = [];
-        const gone: Buffer[] = [];
-        for (let i = 0; i < d.count; i++) {
-          const pid = d.keys.readUInt32LE(i * d.keySize);
-          const off = i * d.valueSize;
-          const p: CachestatProcRaw = { pid, comm: cstr(d.values, off + commOff, 16), ...zeroCounts() };
-          addCounts(p, d.values, off);
-          procs.push(p);
-          if (!pidAlive(pid)) gone.push(d.keys.subarray(i * d.keySize, (i + 1) * d.keySize));
-        }
-        // Dead processes: their final counts are in this reading; drop them so the map stays bounded.
-        for (const k of gone) deleteKey(procMap, k);
-        return { method: variant.name, total, procs, procMapFull, procMapSize: d.count, procMapMax: procMap.maxEntries };
+        const { procs, size } = readProcMap<CachestatProcRaw>(procMap, (pid, v, off) => {
+          const p: CachestatProcRaw = { pid, comm: cstr(v, off + commOff, 16), ...zeroCounts() };
+          addCounts(p, v, off);
+          return p;
+        });
+        return { method: variant.name, total, procs, procMapFull, procMapSize: size, procMapMax: procMap.maxEntries };
       },
     };
   },
@@ -205,13 +197,4 @@ function addCounts(c: CachestatCounts, buf: Buffer, off: number): void {
   c.added += u64(buf, off + COUNT_OFF.added);
   c.dirtied += u64(buf, off + COUNT_OFF.dirtied);
   c.writeAdded += u64(buf, off + COUNT_OFF.writeAdded);
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

@@ -12,7 +12,7 @@
 import { struct, offsetOf } from '../bpf/layout';
 import { bpf } from '../bpf/libbpf';
 import type { MapInfo } from '../bpf/object';
-import { dumpHash, lookupPercpu, lookup, deleteKey, cstr, u64 } from '../bpf/maps';
+import { dumpHash, lookupPercpu, lookup, deleteKey, cstr, u64, pidAlive } from '../bpf/maps';
 import { decodeHist, emptyHist, HIST_LAYOUT, Hist, trimHist } from '../model/hist';
 import { kernelRanges } from '../symbols/kallsyms';
 import { detectFeatures } from '../bpf/features';
@@ -435,11 +435,3 @@ class OffcpuReader {
   }
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}

@@ -2,7 +2,7 @@
  * runqlat probe: run-queue latency, global and per process (bpf/runqlat.bpf.c).
  */
 import { struct } from '../bpf/layout';
-import { dumpHash, lookupPercpu, deleteKey, cstr, u64 } from '../bpf/maps';
+import { lookupPercpu, readProcMap, cstr, u64 } from '../bpf/maps';
 import { decodeHist, emptyHist, HIST_LAYOUT, Hist, trimHist } from '../model/hist';
 import type { ProbeSpec } from './types';
 
@@ -78,28 +78,9 @@ export const runqlat: ProbeSpec<RunqlatRaw> = {
         for (const cpu of lookupPercpu(histMap, zeroKey) ?? []) decodeHist(cpu, 0, hist);
         let procMapFull = 0;
         for (const cpu of lookupPercpu(statsMap, zeroKey) ?? []) procMapFull += u64(cpu, 0);
-        const d = dumpHash(procMap);
-        const procs: RunqlatProcRaw[] = [];
-        const gone: Buffer[] = [];
-        for (let i = 0; i < d.count; i++) {
-          const pid = d.keys.readUInt32LE(i * d.keySize);
-          const off = i * d.valueSize;
-          procs.push({ pid, comm: cstr(d.values, off + commOff, 16), hist: trimHist(decodeHist(d.values, off)) });
-          if (!pidAlive(pid)) gone.push(d.keys.subarray(i * d.keySize, (i + 1) * d.keySize));
-        }
-        // Dead processes: their final counts are in this reading; drop them so the map stays bounded.
-        for (const k of gone) deleteKey(procMap, k);
-        return { hist: trimHist(hist), procs, procMapFull, procMapSize: d.count, procMapMax: procMap.maxEntries };
+        const { procs, size } = readProcMap<RunqlatProcRaw>(procMap, (pid, v, off) => ({ pid, comm: cstr(v, off + commOff, 16), hist: trimHist(decodeHist(v, off)) }));
+        return { hist: trimHist(hist), procs, procMapFull, procMapSize: size, procMapMax: procMap.maxEntries };
       },
     };
   },
 };
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
