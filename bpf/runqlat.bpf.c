@@ -5,7 +5,8 @@
  * and one histogram per process. Counters are cumulative; user space takes deltas.
  *
  * Variants (user space picks the first that loads and attaches):
- *   btf: tp_btf programs, enqueue timestamps in task-local storage (no hash lookups);
+ *   btf: tp_btf programs, enqueue timestamps in task-local storage (no hash lookups), taken
+ *        from the run-queue clock the scheduler just updated (as schedstat's run_delay is);
  *   raw: raw_tp programs, enqueue timestamps in a hash keyed by tid (kernels without tp_btf
  *        or task storage in tracing programs).
  */
@@ -120,21 +121,21 @@ static __always_inline void enqueue_task(struct task_struct *p, __u64 now)
 SEC("tp_btf/sched_wakeup")
 int BPF_PROG(rq_wakeup_btf, struct task_struct *p)
 {
-	enqueue_task(p, bpf_ktime_get_ns());
+	enqueue_task(p, rq_clock_of(p));
 	return 0;
 }
 
 SEC("tp_btf/sched_wakeup_new")
 int BPF_PROG(rq_wakeup_new_btf, struct task_struct *p)
 {
-	enqueue_task(p, bpf_ktime_get_ns());
+	enqueue_task(p, rq_clock_of(p));
 	return 0;
 }
 
 SEC("tp_btf/sched_switch")
 int BPF_PROG(rq_switch_btf, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
-	__u64 *ts, now = bpf_ktime_get_ns();
+	__u64 *ts, now = rq_clock_of(next);
 
 	/* A task switched out while still runnable goes straight back on the run queue. */
 	if (task_state_btf(prev) == TASK_RUNNING)
@@ -147,7 +148,8 @@ int BPF_PROG(rq_switch_btf, bool preempt, struct task_struct *prev, struct task_
 			count_no_start();
 		return 0;
 	}
-	record(next->tgid, next, now - *ts);
+	/* A task woken on one CPU may run on another: clocks can differ by a little, never below 0. */
+	record(next->tgid, next, now > *ts ? now - *ts : 0);
 	*ts = 0;
 	return 0;
 }

@@ -25,6 +25,20 @@ static __always_inline long task_state(struct task_struct *t)
 	return BPF_CORE_READ((struct task_struct___o *)t, state);
 }
 
+/*
+ * The run-queue clock of the CPU `task` is queued on, ns (tp_btf). The scheduler has just updated
+ * it (update_rq_clock) at wakeup, fork and switch, so reading it is three loads where
+ * bpf_ktime_get_ns() is a clock read — the largest part of a sched_switch probe's cost on VMs.
+ * It is the clock schedstat's run_delay uses. Reached through the task's cfs_rq
+ * (CONFIG_FAIR_GROUP_SCHED); without it, the ordinary clock.
+ */
+static __always_inline __u64 rq_clock_of(struct task_struct *task)
+{
+	if (bpf_core_field_exists(task->se.cfs_rq->rq))
+		return task->se.cfs_rq->rq->clock;
+	return bpf_ktime_get_ns();
+}
+
 /* The state of a task reached through a BTF pointer (tp_btf, fentry): a direct load, no helper. */
 static __always_inline long task_state_btf(struct task_struct *t)
 {
