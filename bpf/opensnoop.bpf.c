@@ -187,6 +187,8 @@ int BPF_PROG(op_sys_enter_raw, struct pt_regs *regs, long id)
 	if (!traced())
 		return 0;
 	sys = tr_sys_kind(id);
+	if (sys && tr_compat_syscall())
+		return 0;
 	if (sys == TR_OPEN_OPEN)
 		enter_open(sys, AT_FDCWD_, PT_REGS_PARM1_CORE_SYSCALL(regs), PT_REGS_PARM2_CORE_SYSCALL(regs),
 			   PT_REGS_PARM3_CORE_SYSCALL(regs), 0);

@@ -45,8 +45,9 @@ __noinline int ss_record_types(struct tr_syscall *e, struct tr_sys_start *s, str
 	return e == (void *)s || st == (void *)l;
 }
 
-/* A traced call begins. `keep_outer`: a call already in progress on this thread is kept (the
- * fentry variant: vfs_fsync_range runs inside vfs_write for O_SYNC files). */
+/* A traced call begins. `keep_outer`: a call of another kind in progress on this thread is kept
+ * (fentry variant: vfs_fsync_range runs inside vfs_write for O_SYNC files); one of the same kind
+ * cannot be in progress, so it is a start whose return was missed, and is replaced. */
 static __always_inline void sys_enter(__u16 sys, int fd, __u64 count, bool keep_outer)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
@@ -61,7 +62,7 @@ static __always_inline void sys_enter(__u16 sys, int fd, __u64 count, bool keep_
 		s = bpf_map_lookup_elem(&ss_starts, &tid);
 		if (!s)
 			return;
-	} else if (keep_outer && s->ts) {
+	} else if (keep_outer && s->ts && s->sys != sys) {
 		return;
 	}
 	s->fd = fd;
@@ -266,6 +267,8 @@ int BPF_PROG(ss_sys_enter_raw, struct pt_regs *regs, long id)
 	if (!traced())
 		return 0;
 	sys = tr_sys_kind(id);
+	if (sys && tr_compat_syscall())
+		return 0;
 	if (!sys)
 		return 0;
 	/* Every traced call has the fd first; all but fsync/fdatasync a size third. */

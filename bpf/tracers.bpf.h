@@ -94,6 +94,27 @@ static __always_inline __u64 tr_min_ns(void)
 	return l ? l->min_ns : 0;
 }
 
+/*
+ * A 32-bit process on x86_64 enters with ia32 syscall numbers, which cfg.sys_kind does not
+ * describe: TS_COMPAT in thread_info.status, as in_ia32_syscall() tests it
+ * (arch/x86/include/asm/thread_info.h). Other architectures: their compat tasks are not told
+ * apart here (the native table is used).
+ */
+#if defined(__TARGET_ARCH_x86)
+#define TS_COMPAT_ 0x0002
+static __always_inline bool tr_compat_syscall(void)
+{
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+
+	return BPF_CORE_READ(t, thread_info.status) & TS_COMPAT_;
+}
+#else
+static __always_inline bool tr_compat_syscall(void)
+{
+	return false;
+}
+#endif
+
 /* raw_tp variants: what a syscall number means to this tracer (0 = nothing). */
 static __always_inline __u8 tr_sys_kind(long id)
 {
