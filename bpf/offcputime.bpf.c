@@ -333,29 +333,12 @@ static __always_inline __u64 take_block(__u64 *start, __u64 now)
 
 /* ---- btf variant: task-local storage, kernel stack of `next` at switch-in ---- */
 
-/* task_state() with direct BTF loads (tp_btf), which cost less than bpf_probe_read_kernel. */
-static __always_inline long offcpu_state_btf(struct task_struct *t)
-{
-	if (bpf_core_field_exists(t->__state))
-		return t->__state;
-	return ((struct task_struct___o *)t)->state;
-}
-
 /*
- * The time of this context switch, ns, for tp_btf (`task` is prev or next, both on this CPU).
- * __schedule() has just updated this CPU's run-queue clock (update_rq_clock), so reading it is
- * three loads where bpf_ktime_get_ns() is a clock read (a third of the probe's cost on this VM).
- * The run queue is reached through the task's cfs_rq, which exists with CONFIG_FAIR_GROUP_SCHED
- * (the per-CPU `runqueues` symbol needs CONFIG_KALLSYMS_ALL to be usable from BPF). rq->clock is
- * sched_clock_cpu(): one clock on every CPU while sched_clock is stable, within a tick of it
- * otherwise (deltas are clamped at 0). One loaded program always uses one clock.
+ * The time of a context switch is the run-queue clock __schedule() has just updated
+ * (rq_clock_of in common/task.bpf.h: three loads where bpf_ktime_get_ns() is a clock read, a
+ * third of the probe's cost on this VM). rq->clock is sched_clock_cpu(): one clock on every CPU
+ * while sched_clock is stable, within a tick of it otherwise (deltas are clamped at 0).
  */
-static __always_inline __u64 switch_time_btf(struct task_struct *task)
-{
-	if (bpf_core_field_exists(task->se.cfs_rq->rq))
-		return task->se.cfs_rq->rq->clock;
-	return bpf_ktime_get_ns();
-}
 
 /*
  * A fingerprint of where a blocked task sleeps in the kernel, or 0 when none can be taken:
@@ -474,10 +457,10 @@ int BPF_PROG(offcpu_switch_btf, bool preempt, struct task_struct *prev, struct t
 	struct offcpu_task *t;
 	__u64 now = 0, delta, kstack;
 
-	if (prev->pid && blocks(preempt, offcpu_state_btf(prev)) && tgid_wanted(prev->tgid)) {
+	if (prev->pid && blocks(preempt, task_state_btf(prev)) && tgid_wanted(prev->tgid)) {
 		t = bpf_task_storage_get(&offcpu_task_store, prev, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 		if (t) {
-			now = switch_time_btf(prev);
+			now = rq_clock_of(prev);
 			t->start_ns = now;
 			t->ustack = 0;
 			if (cfg.user_stacks && t->last_long) {
@@ -493,7 +476,7 @@ int BPF_PROG(offcpu_switch_btf, bool preempt, struct task_struct *prev, struct t
 	if (!t || !t->start_ns)
 		return 0;
 	if (!now)
-		now = switch_time_btf(next);
+		now = rq_clock_of(next);
 	delta = take_block(&t->start_ns, now);
 	record_block(next->tgid, next, delta, now);
 	if (delta < cfg.min_block_ns) {
