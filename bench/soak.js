@@ -31,9 +31,17 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 // Maps probetop creates, by name prefix (our names; other tools' maps are not counted).
 const OURS = /^(rq_|offcpu_|bio_|cs_|pe_|disks|procs|starts_|stats|op_starts|ss_starts)/;
 
-function ourMaps() {
+/** The hash maps the probetop process `pid` holds (by its fds), so other instances do not count. */
+function ourMaps(pid) {
+  const held = new Set();
+  for (const fd of fs.readdirSync(`/proc/${pid}/fdinfo`)) {
+    try {
+      const m = /^map_id:\s*(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8'));
+      if (m) held.add(Number(m[1]));
+    } catch { /* closed meanwhile */ }
+  }
   const maps = JSON.parse(sh('bpftool', ['-j', 'map', 'show']));
-  return maps.filter((m) => OURS.test(m.name || '') && /hash/.test(m.type));
+  return maps.filter((m) => held.has(m.id) && OURS.test(m.name || '') && /hash/.test(m.type));
 }
 
 function entries(id) {
@@ -95,20 +103,24 @@ async function main() {
   const start = Date.now();
   const samples = [];
   let fillMax = {};
+  const lru = new Set();
   try {
     while (Date.now() - start < minutes * 60000) {
       await sleep(10000);
       const t = (Date.now() - start) / 1000;
       const rss = rssOf(pid);
       const fill = {};
-      for (const m of ourMaps()) {
+      for (const m of ourMaps(pid)) {
+        if (m.type === 'lru_hash') lru.add(m.name);
         const n = entries(m.id);
         if (n !== null) fill[m.name] = n / m.max_entries;
         fillMax[m.name] = Math.max(fillMax[m.name] ?? 0, fill[m.name] ?? 0);
       }
       const pe = peStats();
       samples.push({ t, rss, fill, pe });
-      process.stderr.write(`soak: ${t.toFixed(0)} s rss ${(rss / 1048576).toFixed(1)} MiB, fullest map ${Math.max(0, ...Object.values(fill)).toFixed(3)}, events ${pe?.events} lost ${pe?.lost}\n`);
+      // LRU maps are caches that evict by design (offcpu_sites, starts_rq); the others must not fill.
+      const strict = Object.entries(fill).filter(([n]) => !lru.has(n)).map(([, v]) => v);
+      process.stderr.write(`soak: ${t.toFixed(0)} s rss ${(rss / 1048576).toFixed(1)} MiB, fullest non-LRU map ${Math.max(0, ...strict).toFixed(3)}, events ${pe?.events} lost ${pe?.lost}\n`);
     }
   } finally {
     for (const l of loads) l.kill('SIGKILL');
@@ -132,6 +144,7 @@ async function main() {
     rssMiB: { first: samples[0].rss / 1048576, min: Math.min(...rssAfter) / 1048576, max: Math.max(...rssAfter) / 1048576, last: samples[samples.length - 1].rss / 1048576 },
     rssSlopeMiBPerMin: slope(after) / 1048576,
     fullestMapFill: fillMax,
+    lruMaps: [...lru],
     processEvents: samples[samples.length - 1].pe,
     samples,
   };
