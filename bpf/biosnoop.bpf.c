@@ -179,14 +179,12 @@ static __always_inline void set_owner(struct tr_bio_start *s, __u64 pid_tgid)
 	bpf_get_current_comm(s->comm, sizeof(s->comm));
 }
 
-/* block_rq_insert in the submitter's context: remember requests of the traced process. */
+/* block_rq_insert in the submitter's context, which the caller checked is the traced process. */
 static __always_inline void on_insert(void *map, const void *key, __u64 rq_start)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct tr_bio_start *s, n = {};
 
-	if ((id >> 32) != cfg.tgid)
-		return;
 	s = bpf_map_lookup_elem(map, key);
 	/* Back from a requeue: keep its first insert time. */
 	if (s && s->rq_start_ns == rq_start && s->issue_ns)
@@ -286,6 +284,7 @@ static __always_inline void insert_rq(struct request *rq, bool direct)
 {
 	__u64 key = (__u64)rq;
 
+	/* Test the process before reading the request. */
 	if (!traced())
 		return;
 	on_insert(&bio_rq, &key, rq_start_of(rq, direct));
