@@ -4,7 +4,7 @@
  */
 import { detectFeatures, Features } from './bpf/features';
 import { startLibbpfLog, LogLine } from './bpf/object';
-import { ensureLibbpf } from './bpf/libbpf';
+import { ensureLibbpf, trimNativeHeap } from './bpf/libbpf';
 import { loadProbe, Attempt } from './probes/load';
 import { PROBES, PROBE_NAMES, ProbeName } from './probes';
 import type { LoadedProbe, ProbeOptions } from './probes/types';
@@ -75,6 +75,7 @@ export class Sampler {
         this.loadInfo.push({ name, reason: r.reason, attempts: r.attempts });
       }
     }
+    trimNativeHeap();
     if (this.opts.noStats) this.statsError = 'BPF statistics off (--no-bpf-stats)';
     else if (this.loaded.size) this.statsError = enableBpfStats();
   }

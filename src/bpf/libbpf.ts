@@ -69,6 +69,7 @@ export interface Libbpf {
   ring_buffer__free(rb: Ptr): void;
   vsnprintf(buf: Buffer, size: number, fmt: Ptr, ap: Ptr): number;
   close(fd: number): number;
+  malloc_trim(pad: number): number;
 }
 
 const DECLS: Record<keyof Libbpf, string> = {
@@ -107,9 +108,10 @@ const DECLS: Record<keyof Libbpf, string> = {
   ring_buffer__free: 'void ring_buffer__free(void *rb)',
   vsnprintf: 'int vsnprintf(void *buf, size_t size, void *fmt, void *ap)',
   close: 'int close(int fd)',
+  malloc_trim: 'int malloc_trim(size_t pad)',
 };
 
-const LIBC_FUNCS = new Set<keyof Libbpf>(['vsnprintf', 'close']);
+const LIBC_FUNCS = new Set<keyof Libbpf>(['vsnprintf', 'close', 'malloc_trim']);
 const bound: Partial<Record<keyof Libbpf, Fn>> = {};
 
 /** The bound libbpf functions; throws a readable error when libbpf.so.1 is missing. */
@@ -131,6 +133,18 @@ export const bpf: Libbpf = new Proxy({} as Libbpf, {
 /** Throws if libbpf.so.1 cannot be loaded, with the install command in the message. */
 export function ensureLibbpf(): void {
   openLibs();
+}
+
+/**
+ * Gives freed native memory back to the system. Loading a BPF object parses the kernel's BTF
+ * (megabytes) and frees it after load; glibc keeps the pages unless asked (~20 MB here).
+ */
+export function trimNativeHeap(): void {
+  try {
+    bpf.malloc_trim(0);
+  } catch {
+    /* not glibc: nothing to do */
+  }
 }
 
 /** The errno of the last failed native call (read it right after the call). */
