@@ -12,7 +12,7 @@ export type KeyAction =
   | 'up' | 'down' | 'pageup' | 'pagedown' | 'home' | 'end'
   | 'sortLeft' | 'sortRight' | 'reverse' | 'sortCpu' | 'sortRunq' | 'sortOffcpu' | 'sortIo' | 'sortCache' | 'sortMem' | 'sortPid'
   | 'filter' | 'tree' | 'group' | 'enter' | 'kill' | 'pause' | 'stepBack' | 'stepForward' | 'jump'
-  | 'nextPanel' | 'heatmap' | 'folded' | 'scrollUp' | 'scrollDown' | 'feed' | 'expand';
+  | 'nextPanel' | 'heatmap' | 'folded' | 'scrollUp' | 'scrollDown' | 'feed' | 'expand' | 'slower' | 'faster';
 
 /** One binding: the key names (blessed's key.full, or the character), its help text, its action. */
 export interface Binding {
@@ -71,6 +71,8 @@ export const KEYMAP: Record<Mode, Binding[]> = {
     { keys: ['escape', 'backspace', 'q'], label: 'Esc, Backspace, q', what: 'back to the process list (the selection is kept)', action: 'back' },
     QUIT, HELP, PROBES,
     { keys: ['k', 'f9'], label: 'k, F9', what: 'send a signal to this process (asks first)', action: 'kill', liveOnly: true },
+    { keys: [']'], label: ']', what: 'double the slow-I/O and slow-syscall thresholds of the tracers', action: 'slower', liveOnly: true },
+    { keys: ['['], label: '[', what: 'halve the slow-I/O and slow-syscall thresholds', action: 'faster', liveOnly: true },
     { keys: ['x'], label: 'x', what: 'off-CPU stacks: every frame and more stacks / back to the top frames', action: 'expand' },
     { keys: ['f'], label: 'f', what: "write this process's off-CPU stacks as folded text (flamegraph.pl, speedscope)", action: 'folded' },
     { keys: ['up'], label: 'Up', what: 'scroll up', action: 'scrollUp' },

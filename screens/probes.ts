@@ -14,6 +14,7 @@ export interface ProbesViewInput {
   log: readonly LogLine[];
   color: boolean;
   statsError: string | null; // why BPF statistics are off, or null
+  tracers?: { name: string; variant: string | null; reason: string | null }[]; // the process view's, while attached
 }
 
 /** The probe-status view's lines (blessed tags included). */
@@ -29,6 +30,11 @@ export function probeStatusLines(input: ProbesViewInput, width: number): string[
       out.push(`      tried ${a.variant}: ${escapeText(a.error)}`);
       for (const l of a.logTail ?? []) out.push(`        ${escapeText(l).slice(0, Math.max(10, width - 10))}`);
     }
+  }
+  if (input.tracers?.length) {
+    out.push('', '{bold}Tracers of the open process view{/bold} (attached while it is open)', '');
+    for (const t of input.tracers)
+      out.push(`  ${t.name.padEnd(12)} ${t.variant ? `${c('green', 'running')}  variant ${t.variant}` : `${c('yellow', 'unavailable')}: ${escapeText(t.reason ?? '')}`}`);
   }
   const cost = input.snap?.cost;
   out.push('', '{bold}Cost{/bold} (BPF run-time statistics, on while probetop runs)', '');

@@ -39,8 +39,21 @@ export interface UiOptions {
   pid?: number;
   /** Writes the selected process's off-CPU stacks as folded text; returns what to tell the user. */
   writeFolded?(pid: number, snaps: readonly Snapshot[]): string;
+  /** Per-event tracers for the process view (live only): attached on entry, detached on leaving. */
+  tracers?: { open(pid: number): TracerHandle };
   /** A line shown above everything (e.g. the /proc-only mode's explanation). */
   banner?: string | null;
+}
+
+/** The tracers of one open process view. */
+export interface TracerHandle {
+  /** Takes the events that arrived and returns the section's lines. */
+  lines(width: number, color: boolean): string[];
+  /** Multiplies the slow-I/O and slow-syscall thresholds (2 = double); returns them. */
+  scaleThresholds(factor: number): { slowIoMs: number; slowSyscallMs: number };
+  /** Status lines for the probe-status view. */
+  status(): { name: string; variant: string | null; reason: string | null }[];
+  close(): void;
 }
 
 /** Controls of a replay. */
@@ -69,6 +82,8 @@ export class Ui {
   table: TableView = defaultView();
   /** The drill-down's state while a process screen is open. */
   proc: ProcessView | null = null;
+  /** Its per-event tracers, while open. */
+  private tracer: TracerHandle | null = null;
   /** First panel shown when not all fit (Tab scrolls). */
   panelStart = 0;
   /** The process area shows the exec/exit feed (e). */
@@ -114,7 +129,10 @@ export class Ui {
       case 'help': this.previousMode = this.mode === 'help' ? this.previousMode : this.mode; return this.setMode(this.mode === 'help' ? this.previousMode : 'help');
       case 'probes': this.previousMode = this.mode === 'probes' ? this.previousMode : this.mode; return this.setMode(this.mode === 'probes' ? this.previousMode : 'probes');
       case 'back':
-        if (this.mode === 'process') this.proc = null;
+        if (this.mode === 'process') {
+          this.proc = null;
+          this.closeTracers();
+        }
         else if (this.mode === 'overview' && t.filter) t.filter = '';
         return this.setMode(this.mode === 'help' || this.mode === 'probes' ? this.previousMode : 'overview');
       case 'close': return this.setMode(this.previousMode);
@@ -174,6 +192,13 @@ export class Ui {
       }
       case 'feed': this.feed = !this.feed; break;
       case 'expand': if (this.proc) this.proc.expanded = !this.proc.expanded; break;
+      case 'slower':
+      case 'faster':
+        if (this.tracer) {
+          const t2 = this.tracer.scaleThresholds(a === 'slower' ? 2 : 0.5);
+          this.message = `thresholds: slow I/O ${t2.slowIoMs} ms, slow syscalls ${t2.slowSyscallMs} ms`;
+        } else this.message = 'the per-event tracers run only in the live process view';
+        break;
       case 'heatmap': {
         const targets = (this.focused >= 0 ? [PANELS[this.focused]] : PANELS).filter((p) => p.hist);
         const on = !targets.every((p) => this.heatmap.has(p.name));
@@ -194,7 +219,27 @@ export class Ui {
   openProcess(pid: number): void {
     this.table.selectedPid = pid;
     this.proc = processView(pid);
+    this.closeTracers();
+    if (this.opts.tracers && !this.opts.player) {
+      try {
+        this.tracer = this.opts.tracers.open(pid);
+      } catch (e) {
+        this.message = `tracers: ${(e as Error).message}`;
+      }
+    }
     this.setMode('process');
+  }
+
+  /** Detaches the process view's tracers after the next screen is drawn (detaching can take a while). */
+  private closeTracers(): void {
+    const t = this.tracer;
+    this.tracer = null;
+    if (t) setImmediate(() => t.close());
+  }
+
+  /** Status of the tracers attached now (for the probe-status view). */
+  tracerStatus(): { name: string; variant: string | null; reason: string | null }[] {
+    return this.tracer?.status() ?? [];
   }
 
   private onTableClick(x: number, y: number): void {
@@ -310,8 +355,11 @@ export class Ui {
       const width = this.screen.width as number;
       let lines: string[];
       if (this.mode === 'help') lines = helpLines(this.previousMode, !!this.opts.player);
-      else if (this.mode === 'process' && this.proc) lines = [` ${this.modeLabel()}  —  process view`, ...processLines(this.snap, this.proc, width, color, this.history)];
-      else lines = probeStatusLines({ snap: this.snap, loadInfo: this.opts.loadInfo(), log: this.opts.log(), color, statsError: this.opts.statsError?.() ?? null }, width);
+      else if (this.mode === 'process' && this.proc) {
+        lines = [` ${this.modeLabel()}  —  process view`, ...processLines(this.snap, this.proc, width, color, this.history)];
+        if (this.tracer) lines.push('', ...this.tracer.lines(width, color));
+      }
+      else lines = probeStatusLines({ snap: this.snap, loadInfo: this.opts.loadInfo(), log: this.opts.log(), color, statsError: this.opts.statsError?.() ?? null, tracers: this.tracerStatus() }, width);
       const rows = (this.screen.height as number) - 1;
       this.page.height = rows;
       this.page.setContent(lines.join('\n'));
@@ -333,6 +381,9 @@ export class Ui {
   destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;
+    const t = this.tracer;
+    this.tracer = null;
+    t?.close();
     this.screen.destroy();
   }
 }

@@ -15,7 +15,10 @@ import { buildSnapshot } from './model/snapshot';
 import type { Sample } from './model/sample';
 import { hostInfo } from './procfs/system';
 import { libbpfLog, LogLine } from './bpf/object';
-import { Ui } from '../screens/ui';
+import { Ui, TracerHandle } from '../screens/ui';
+import { TracerSession, SLOW_IO_DEFAULT_MS, SLOW_SYSCALL_DEFAULT_MS } from './tracers';
+import { emptyTracerView, applyTracerEvents } from './model/tracers';
+import { tracerLines } from '../screens/panels/tracers';
 import { fault } from './faults';
 
 /** Options of the interactive app. */
@@ -45,6 +48,26 @@ export function writeFoldedFile(pid: number, snaps: readonly Snapshot[], dir = p
     }
   }
   return `cannot write ${name} in ${dir} or ${os.tmpdir()}`;
+}
+
+/** The per-event tracers (opens, slow block I/O, slow syscalls) of one process, for the process view. */
+export function openTracers(pid: number): TracerHandle {
+  const session = TracerSession.open(pid, { slowIoMs: SLOW_IO_DEFAULT_MS, slowSyscallMs: SLOW_SYSCALL_DEFAULT_MS });
+  let view = emptyTracerView();
+  return {
+    lines(width, color) {
+      view = applyTracerEvents(view, session.poll());
+      return tracerLines({ view, status: session.status(), thresholds: session.thresholds() }, { width: Math.max(30, width - 2), height: 60, color });
+    },
+    scaleThresholds(f) {
+      const t = session.thresholds();
+      const scale = (v: number) => Math.max(0.1, Math.min(60000, Number((v * f).toPrecision(3))));
+      session.setThresholds({ slowIoMs: scale(t.slowIoMs), slowSyscallMs: scale(t.slowSyscallMs) });
+      return session.thresholds();
+    },
+    status: () => session.status().map((s) => ({ name: s.name, variant: s.variant, reason: s.reason })),
+    close: () => session.close(),
+  };
 }
 
 /** Sends a signal named like TERM, SIGKILL or 9; returns an error message or null. */
@@ -123,6 +146,7 @@ export function runApp(opts: AppOptions): Promise<number> {
         pid: opts.pid,
         kill: (pid, sig) => sendSignal(pid, sig),
         writeFolded: (pid, snaps) => writeFoldedFile(pid, snaps),
+        tracers: { open: (pid) => openTracers(pid) },
         banner: procOnlyBanner(sampler, !!opts.noBpf),
       });
       let prev: Sample = sampler.sample();

@@ -105,3 +105,17 @@ export async function leakedSince(marks: { prog: number; link: number }, exceptP
     await sleep(100);
   }
 }
+
+/** The BPF program ids a process holds open now (from its fdinfo). */
+export function progsHeldBy(pid: number): number[] {
+  const ids = new Set<number>();
+  for (const fd of fs.readdirSync(`/proc/${pid}/fdinfo`)) {
+    try {
+      const m = /^prog_id:\s*(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8'));
+      if (m) ids.add(Number(m[1]));
+    } catch {
+      /* closed meanwhile */
+    }
+  }
+  return [...ids].sort((a, b) => a - b);
+}
