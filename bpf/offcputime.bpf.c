@@ -287,6 +287,7 @@ static __always_inline void record_block(__u32 tgid, struct task_struct *task, _
 	}
 	__sync_fetch_and_add(&p->total_ns, delta_ns);
 	__sync_fetch_and_add(&p->blocks, 1);
+	__sync_fetch_and_add(&p->slots[hist_slot_ns(delta_ns)], 1);
 }
 
 /* Adds one long block to its (process, kernel stack, user stack) entry. */

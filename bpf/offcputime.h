@@ -56,6 +56,7 @@ struct offcpu_proc {
 	__u64 blocks;      /* number of blocks */
 	__u64 created_ns;  /* when this entry was created (tells a re-created entry from an old one) */
 	char comm[OFFCPU_COMM_LEN];  /* the thread group leader's name */
+	__u64 slots[HIST_SLOTS];     /* its blocks by log2 µs duration (struct hist's buckets) */
 };
 
 /* Key of the per-(process, kernel stack, user stack) totals; a stack is named by its hash. */

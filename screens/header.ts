@@ -35,7 +35,10 @@ export function headerLines(snap: Snapshot | undefined, info: HeaderInfo, width:
   const costText = cost && snap!.intervalMs > 0
     ? `cost: bpf ${formatPct(cost.bpfCpuPct)}${cost.selfCpuPct !== null ? ` self ${formatPct(cost.selfCpuPct)}` : ''}${cost.rssBytes ? ` ${formatBytes(cost.rssBytes)}` : ''}`
     : '';
-  const line2 = fit([info.mode, every, ...(costText ? [costText] : []), ' probes:', ...probes], width);
+  // Lost process events are the one loss a user must never miss: say it in the header.
+  const lost = snap && snap.procevents?.status === 'ok' ? snap.procevents.data.lost + snap.procevents.data.budgetDrops : 0;
+  const lostText = lost > 0 ? (color ? `{red-fg}lost ${lost} events{/red-fg}` : `lost ${lost} events`) : '';
+  const line2 = fit([info.mode, every, ...(costText ? [costText] : []), ...(lostText ? [lostText] : []), ' probes:', ...probes], width);
   return [line1, line2];
 }
 

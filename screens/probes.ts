@@ -36,6 +36,10 @@ export function probeStatusLines(input: ProbesViewInput, width: number): string[
     for (const t of input.tracers)
       out.push(`  ${t.name.padEnd(12)} ${t.variant ? `${c('green', 'running')}  variant ${t.variant}` : `${c('yellow', 'unavailable')}: ${escapeText(t.reason ?? '')}`}`);
   }
+  if (input.snap) {
+    out.push('', '{bold}Lost events and map fill{/bold} (this interval)', '');
+    for (const h of probeHealth(input.snap)) out.push(`  ${h.name.padEnd(12)} ${h.bad ? c('red', h.text) : h.text}`);
+  }
   const cost = input.snap?.cost;
   out.push('', '{bold}Cost{/bold} (BPF run-time statistics, on while probetop runs)', '');
   if (input.statsError) out.push(`  ${escapeText(input.statsError)}`);
@@ -52,5 +56,27 @@ export function probeStatusLines(input: ProbesViewInput, width: number): string[
   const tail = input.log.slice(-40);
   if (tail.length === 0) out.push('  (empty)');
   for (const l of tail) out.push(`  ${new Date(l.ts).toISOString().slice(11, 19)} ${l.level.padEnd(5)} ${escapeText(l.text).slice(0, Math.max(10, width - 20))}`);
+  return out;
+}
+
+/** Lost events, dropped updates and map fill of each running probe in the interval. */
+export function probeHealth(snap: Snapshot): { name: string; text: string; bad: boolean }[] {
+  const out: { name: string; text: string; bad: boolean }[] = [];
+  const pct = (v: number) => `${Math.round(v * 100)}%`;
+  if (snap.runqlat.status === 'ok') {
+    const d = snap.runqlat.data;
+    out.push({ name: 'runqlat', text: `per-process map ${pct(d.procMapFill)} full, ${d.procMapFull} updates dropped`, bad: d.procMapFull > 0 });
+  }
+  if (snap.offcputime.status === 'ok') {
+    const d = snap.offcputime.data;
+    const drops = Object.values(d.drops).reduce((a, b) => a + b, 0);
+    out.push({ name: 'offcputime', text: `maps ${pct(Math.max(d.fill.procs, d.fill.stacks, d.fill.kstacks, d.fill.ustacks))} full at most, ${drops} dropped, ${d.walksSkipped} stack walks over budget`, bad: drops > 0 });
+  }
+  if (snap.biolatency.status === 'ok') out.push({ name: 'biolatency', text: `${snap.biolatency.data.dropped} updates dropped (full maps)`, bad: snap.biolatency.data.dropped > 0 });
+  if (snap.cachestat.status === 'ok') out.push({ name: 'cachestat', text: `${snap.cachestat.data.procMapFull} per-process updates dropped`, bad: snap.cachestat.data.procMapFull > 0 });
+  if (snap.procevents.status === 'ok') {
+    const d = snap.procevents.data;
+    out.push({ name: 'procevents', text: `${d.lost} events lost in the kernel (ring full), ${d.lostTotal} since start; ${d.budgetDrops} over the per-drain budget`, bad: d.lost + d.budgetDrops > 0 });
+  }
   return out;
 }

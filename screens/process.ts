@@ -177,6 +177,10 @@ export function offcpuLines(snap: Snapshot, pid: number, history: readonly Snaps
   }
   const me = snap.offcputime.data.procs.find((p) => p.pid === pid);
   out.push(`  blocked ${me ? me.offcpuMsPerSec.toFixed(1) : '0'} ms/s, ${me ? me.blocks : 0} blocks this interval (${me ? me.longBlocks : 0} of ${formatUs(snap.offcputime.data.minBlockUs)} or more, with stacks)`);
+  if (me?.hist) {
+    out.push(`  durations: ${percentileLine(histStats(me.hist, snap.intervalMs), width - 14)}`);
+    out.push(...histogramRows(me.hist, { width: Math.max(30, width - 4), height: 8, color }, 8).map((l) => `  ${l}`));
+  }
   const all = history.includes(snap) ? history : [...history, snap];
   const recent = all.slice(-10);
   const agg = offcpuOf(recent, pid);

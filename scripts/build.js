@@ -39,7 +39,12 @@ function buildBpf() {
   fs.mkdirSync(bpfOut, { recursive: true });
   const arch = archDir();
   const hdrTime = newest(headers());
-  const sources = fs.readdirSync(bpfSrc).filter((f) => f.endsWith('.bpf.c'));
+  // bpf/*.bpf.c, and bpf/testing/*.bpf.c (programs that exist only for the tests).
+  fs.mkdirSync(path.join(bpfOut, 'testing'), { recursive: true });
+  const sources = [
+    ...fs.readdirSync(bpfSrc).filter((f) => f.endsWith('.bpf.c')),
+    ...fs.readdirSync(path.join(bpfSrc, 'testing')).filter((f) => f.endsWith('.bpf.c')).map((f) => path.join('testing', f)),
+  ];
   const multiarch = `/usr/include/${process.arch === 'x64' ? 'x86_64' : 'aarch64'}-linux-gnu`;
   const failed = [];
   for (const src of sources) {

@@ -7,7 +7,7 @@ import { startLibbpfLog, LogLine } from './bpf/object';
 import { ensureLibbpf, trimNativeHeap } from './bpf/libbpf';
 import { loadProbe, Attempt } from './probes/load';
 import { PROBES, PROBE_NAMES, ProbeName } from './probes';
-import type { LoadedProbe, ProbeOptions } from './probes/types';
+import type { LoadedProbe, ProbeOptions, ProbeSpec } from './probes/types';
 import type { ProbeSample, ProbesRaw, Sample } from './model/sample';
 import { readSystem } from './procfs/system';
 import { fault } from './faults';
@@ -20,6 +20,8 @@ export interface SamplerOptions extends ProbeOptions {
   onLog?: (l: LogLine) => void; // libbpf's warn/info lines
   bpfDir?: string;
   noStats?: boolean; // do not turn BPF run-time statistics on (benchmarks of throughput)
+  /** Probes to load instead of the registry (tests inject broken ones). */
+  registry?: Record<string, ProbeSpec<unknown>>;
 }
 
 /** What happened when one probe was loaded (for the probe-status view). */
@@ -47,6 +49,14 @@ export class Sampler {
     for (const d of opts.disable ?? []) this.disabled.add(d);
   }
 
+  private names(): ProbeName[] {
+    return (this.opts.registry ? Object.keys(this.opts.registry) : PROBE_NAMES) as ProbeName[];
+  }
+
+  private spec(name: ProbeName): ProbeSpec<unknown> {
+    return (this.opts.registry?.[name] ?? PROBES[name]) as ProbeSpec<unknown>;
+  }
+
   /** Loads every enabled probe; failures are recorded, never thrown. */
   start(): void {
     let libErr: string | undefined;
@@ -56,7 +66,7 @@ export class Sampler {
     } catch (e) {
       libErr = (e as Error).message;
     }
-    for (const name of PROBE_NAMES) {
+    for (const name of this.names()) {
       if (this.disabled.has(name)) {
         this.loadInfo.push({ name, reason: 'disabled', attempts: [] });
         continue;
@@ -66,7 +76,7 @@ export class Sampler {
         this.loadInfo.push({ name, reason: libErr, attempts: [] });
         continue;
       }
-      const r = loadProbe(PROBES[name] as any, this.opts, this.features, this.opts.bpfDir);
+      const r = loadProbe(this.spec(name), this.opts, this.features, this.opts.bpfDir);
       if (r.ok) {
         this.loaded.set(name, r.probe as LoadedProbe<unknown>);
         this.loadInfo.push({ name, variant: r.probe.variant, attempts: r.attempts });
@@ -83,7 +93,7 @@ export class Sampler {
   /** Reads every probe once. A probe whose read throws becomes unavailable; the rest go on. */
   sample(): Sample {
     const probes: ProbesRaw = {};
-    for (const name of PROBE_NAMES) {
+    for (const name of this.names()) {
       let s: ProbeSample<unknown>;
       const p = this.loaded.get(name);
       if (this.disabled.has(name)) s = { status: 'disabled' };

@@ -147,6 +147,11 @@ export class BpfObject {
     return m;
   }
 
+  /** True when the object has a map of this name. */
+  hasMap(name: string): boolean {
+    return !!bpf.bpf_object__find_map_by_name(this.obj, name);
+  }
+
   /** Names of every program in the object. */
   programNames(): string[] {
     const names: string[] = [];

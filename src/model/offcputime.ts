@@ -4,7 +4,7 @@
  * addresses; symbolizeOffcputime fills in names for what is shown, through a FrameNamer the app
  * passes in (src/symbols' Symbolizer is one).
  */
-import { diffHist, Hist, histStats, HistStats } from './hist';
+import { diffHist, Hist, histStats, HistStats, trimHist } from './hist';
 import type { OffcputimeRaw, OffcpuStatsRaw } from '../probes/offcputime';
 
 /** A code address as lower-case hex without "0x" (kernel addresses do not fit a double). */
@@ -21,6 +21,7 @@ export interface OffcpuProcSnap {
   longBlocks: number; // ... of which >= the threshold (the ones with stacks)
   topKernelStack: Address[] | null; // kernel stack with the most blocked time, leaf first; null = none captured
   topReason: string | null; // leaf kernel function of topKernelStack; null until symbolized
+  hist: Hist; // its blocks by duration in the interval (count = blocks, sumNs = offcpuNs)
 }
 
 /** Blocked time of one (process, kernel stack, user stack) in the interval, long blocks only. */
@@ -132,12 +133,15 @@ export function buildOffcputime(cur: OffcputimeRaw, prev: OffcputimeRaw | undefi
     const ns = delta(p.totalNs, same ? old.totalNs : undefined);
     const blocks = delta(p.blocks, same ? old.blocks : undefined);
     if (blocks === 0) continue;
+    // Recordings of older builds have no per-process slots: an empty histogram then.
+    const ph = trimHist(diffHist({ count: blocks, sumNs: ns, slots: p.slots ?? [] }, same && old.slots ? { count: 0, sumNs: 0, slots: old.slots } : undefined));
     totalNs += ns;
     procs.push({
       pid: p.pid,
       comm: p.comm,
       offcpuNs: ns,
       offcpuMsPerSec: perSec(ns),
+      hist: { count: blocks, sumNs: ns, slots: ph.slots },
       blocks,
       blocksPerSec: intervalMs > 0 ? (blocks * 1000) / intervalMs : 0,
       longBlocks: longByPid.get(p.pid) ?? 0,

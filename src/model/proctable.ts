@@ -123,9 +123,10 @@ export function buildProcTable(input: ProcTableInput & { ts?: number }, earlier:
     if (!r.cmdline.length) r.cmdline = x.args.length ? x.args : x.filename ? [x.filename] : [];
     r.state = 'X';
     r.exited = { code: x.exitCode, signal: x.signal || null, lifetimeMs: x.lifetimeMs, ts: x.ts };
-    // CPU over its whole (short) life, as % of one CPU over the interval it was counted in.
+    // Its CPU over the interval, or over its life when it lived longer (a process that ran a
+    // whole interval never shows more than its real share of a CPU).
     if (r.cpuPct === null && input.procevents.status === 'ok' && input.procevents.data.intervalMs > 0)
-      r.cpuPct = (x.cpuMs / input.procevents.data.intervalMs) * 100;
+      r.cpuPct = (x.cpuMs / Math.max(input.procevents.data.intervalMs, x.lifetimeMs)) * 100;
     rows.set(x.pid, r);
   }
   return [...rows.values()];

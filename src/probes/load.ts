@@ -70,6 +70,7 @@ export function loadProbe<Raw>(spec: ProbeSpec<Raw>, opts: ProbeOptions, feature
       obj.selectPrograms(variant.programs);
       for (const m of variant.unusedMaps ?? []) obj.skipMap(m);
       spec.configure?.(obj, opts);
+      for (const [m, n] of Object.entries(opts.mapMaxEntries ?? {})) if (obj.hasMap(m)) obj.setMaxEntries(m, n);
       obj.load();
       obj.attach(variant.programs);
       const bound = spec.bind(obj, variant, opts);

@@ -13,7 +13,7 @@ import { struct, offsetOf } from '../bpf/layout';
 import { bpf } from '../bpf/libbpf';
 import type { MapInfo } from '../bpf/object';
 import { dumpHash, lookupPercpu, lookup, deleteKey, cstr, u64, pidAlive } from '../bpf/maps';
-import { decodeHist, emptyHist, HIST_LAYOUT, Hist, trimHist } from '../model/hist';
+import { decodeHist, emptyHist, HIST_LAYOUT, HIST_SLOTS, Hist, trimHist } from '../model/hist';
 import { kernelRanges } from '../symbols/kallsyms';
 import { detectFeatures } from '../bpf/features';
 import type { ProbeOptions, ProbeSpec } from './types';
@@ -64,6 +64,7 @@ export const OFFCPU_PROC = struct('offcpu_proc', [
   { name: 'blocks', type: 'u64' },
   { name: 'created_ns', type: 'u64' },
   { name: 'comm', type: 'char', count: 16 },
+  { name: 'slots', type: 'u64', count: HIST_SLOTS },
 ]);
 
 /** struct offcpu_key (bpf/offcputime.h). */
@@ -125,6 +126,7 @@ export interface OffcpuProcRaw {
   totalNs: number;
   blocks: number;
   createdNs: number; // kernel entry creation time (a different value = a new entry, not comparable)
+  slots?: number[]; // blocks by log2 µs duration, cumulative (trailing zeros cut; absent in older recordings)
 }
 
 /** Off-CPU time of one (process, kernel stack, user stack) since the previous read. */
@@ -329,10 +331,14 @@ class OffcpuReader {
     const out: OffcpuProcRaw[] = [];
     const gone: Buffer[] = [];
     const commOff = OFFCPU_PROC.fields[3].offset;
+    const slotsOff = offsetOf(OFFCPU_PROC, 'slots');
     for (let i = 0; i < d.count; i++) {
       const pid = d.keys.readUInt32LE(i * d.keySize);
       const off = i * d.valueSize;
-      out.push({ pid, comm: cstr(d.values, off + commOff, 16), totalNs: u64(d.values, off), blocks: u64(d.values, off + 8), createdNs: u64(d.values, off + 16) });
+      const slots: number[] = [];
+      for (let i = 0; i < HIST_SLOTS; i++) slots.push(u64(d.values, off + slotsOff + i * 8));
+      while (slots.length && slots[slots.length - 1] === 0) slots.pop();
+      out.push({ pid, comm: cstr(d.values, off + commOff, 16), totalNs: u64(d.values, off), blocks: u64(d.values, off + 8), createdNs: u64(d.values, off + 16), slots });
       // An exited process blocks no more: its final totals are in this reading.
       if (!isAlive(pid)) gone.push(d.keys.subarray(i * d.keySize, (i + 1) * d.keySize));
     }

@@ -2,6 +2,8 @@
  * `probetop record`: samples headless and writes one line per tick until the duration ends or a
  * signal arrives; the file is always finished properly and every probe detached.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { Sampler } from '../sampler';
 import type { ProbeOptions } from '../probes/types';
 import { hostInfo } from '../procfs/system';
@@ -21,6 +23,13 @@ export interface RecordOptions {
 
 /** Records until done; resolves with the exit code. */
 export async function runRecord(opts: RecordOptions): Promise<number> {
+  // Say so before loading any probe when the file cannot be written at all.
+  try {
+    fs.accessSync(path.dirname(opts.out), fs.constants.W_OK);
+  } catch (e) {
+    process.stderr.write(`probetop: cannot write ${opts.out}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}\n`);
+    return 2;
+  }
   const sampler = new Sampler({ ...opts.probeOpts, disable: opts.disable });
   sampler.start();
   const variants: Record<string, string> = {};

@@ -21,6 +21,14 @@ for (const [args, pattern] of [
   [['--disable', 'nosuchprobe'], /unknown probe nosuchprobe/],
   [['--log', '/nonexistent-dir/x.log'], /cannot write \/nonexistent-dir\/x\.log: ENOENT/],
   [['--bogus'], /unknown option '--bogus'/],
+  [['--pid', 'abc'], /"abc" is not a process id/],
+  [['-p', '999999999'], /no process with id 999999999/],
+  [['--offcpu-min-block', '-5'], /not a whole number|unknown option/],
+  [['--prometheus', 'nope:'], /not \[ADDR:\]PORT/],
+  [['--count', '3'], /--count goes with --json/],
+  [['record'], /required option '-o, --output <file>' not specified/],
+  [['record', '-o', '/nonexistent-dir/r.jsonl', '-d', '1'], /cannot write \/nonexistent-dir\/r\.jsonl: ENOENT/],
+  [['replay', '/nonexistent-file'], /cannot read \/nonexistent-file: ENOENT/],
 ] as const) {
   test(`probetop ${args.join(' ')} → exit 2 with a clear message`, () => {
     const r = run(...args);

@@ -35,7 +35,7 @@ function raw(over: Partial<OffcputimeRaw>): OffcputimeRaw {
 const prev = raw({
   hist: { count: 10, sumNs: 50_000_000, slots: [0, 0, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5] },
   procs: [
-    { pid: 100, comm: 'sleeper', totalNs: 1_000_000_000, blocks: 10, createdNs: 5 },
+    { pid: 100, comm: 'sleeper', totalNs: 1_000_000_000, blocks: 10, createdNs: 5, slots: [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 10] },
     { pid: 200, comm: 'server', totalNs: 300_000_000, blocks: 1000, createdNs: 6 },
     { pid: 300, comm: 'idle', totalNs: 42, blocks: 1, createdNs: 7 },
     { pid: 400, comm: 'reused', totalNs: 900_000_000, blocks: 900, createdNs: 8 },
@@ -46,7 +46,7 @@ const prev = raw({
 const cur = raw({
   hist: { count: 30, sumNs: 1_600_000_000, slots: [0, 0, 15, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5, 0, 0, 0, 10] },
   procs: [
-    { pid: 100, comm: 'sleeper', totalNs: 1_800_000_000, blocks: 18, createdNs: 5 }, // +800 ms in 8 blocks
+    { pid: 100, comm: 'sleeper', totalNs: 1_800_000_000, blocks: 18, createdNs: 5, slots: [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 18] }, // +800 ms in 8 blocks of ~100 ms
     { pid: 200, comm: 'server', totalNs: 500_000_000, blocks: 3000, createdNs: 6 }, // +200 ms in 2000 blocks
     { pid: 300, comm: 'idle', totalNs: 42, blocks: 1, createdNs: 7 }, // nothing new
     { pid: 400, comm: 'reused', totalNs: 100_000_000, blocks: 2, createdNs: 99 }, // a new entry: all of it is new
@@ -76,6 +76,11 @@ test('buildOffcputime: per-process deltas per second, sorted, with re-created en
   assert.equal(sleeper.longBlocks, 8);
   assert.deepEqual(sleeper.topKernelStack, ['ffffffff81421cd4', 'ffffffff8142b27d']);
   assert.equal(sleeper.topReason, null, 'not symbolized by the pure model');
+  // Its own duration histogram: 8 new blocks in the 65-131 ms bucket (slot 16).
+  assert.equal(sleeper.hist.count, 8);
+  assert.equal(sleeper.hist.slots[16], 8);
+  assert.equal(sleeper.hist.slots.reduce((a, b) => a + b, 0), 8);
+  assert.deepEqual(server.hist.slots, [], 'no per-process slots in the input (an older recording): an empty histogram');
   assert.equal(server.offcpuMsPerSec, 100);
   assert.equal(server.blocks, 2000);
   assert.equal(server.longBlocks, 50);
