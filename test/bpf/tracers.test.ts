@@ -20,7 +20,7 @@ import { progStats } from '../../src/bpf/stats';
 import { detectFeatures } from '../../src/bpf/features';
 import { startLibbpfLog } from '../../src/bpf/object';
 import { BPF_DIR } from '../../src/probes/load';
-import type { StructLayout } from '../../src/bpf/layout';
+import { btfOf, check, haveBpftool } from '../helpers/btf';
 import { TracerSession, TracerEvents, TracerName } from '../../src/tracers/session';
 import { opensnoopSpec } from '../../src/tracers/opensnoop';
 import { biosnoopSpec } from '../../src/tracers/biosnoop';
@@ -641,49 +641,11 @@ test('TracerSession: never throws; a tracer that cannot load says why, the other
 
 // ---------------------------------------------------------------- layouts
 
-interface BtfType {
-  id: number;
-  kind: string;
-  name?: string;
-  size?: number;
-  type_id?: number;
-  nr_elems?: number;
-  members?: { name: string; type_id: number; bits_offset: number }[];
-}
-
-function btfOf(obj: string): Map<number, BtfType> {
-  const out = execFileSync('bpftool', ['-j', 'btf', 'dump', 'file', obj], { encoding: 'utf8', maxBuffer: 64 << 20 });
-  return new Map((JSON.parse(out).types as BtfType[]).map((t) => [t.id, t]));
-}
-
-function sizeOf(types: Map<number, BtfType>, id: number): number {
-  const t = types.get(id)!;
-  if (['INT', 'STRUCT', 'UNION', 'ENUM', 'ENUM64'].includes(t.kind)) return t.size!;
-  if (t.kind === 'PTR') return 8;
-  if (t.kind === 'ARRAY') return t.nr_elems! * sizeOf(types, t.type_id!);
-  return sizeOf(types, t.type_id!); // TYPEDEF, VOLATILE, CONST, ...
-}
-
-let bpftool = true;
-try {
-  execFileSync('bpftool', ['version'], { stdio: 'ignore' });
-} catch {
-  bpftool = false;
-}
+const bpftool = haveBpftool();
 
 for (const spec of features ? [opensnoopSpec(features), biosnoopSpec(features), syscallslowSpec(features)] : []) {
   test(`struct layouts of ${spec.name} match the BTF of ${spec.object}`, { skip: !bpftool ? 'bpftool not installed' : false }, () => {
     const types = btfOf(path.join(BPF_DIR, spec.object));
-    const check = (layout: StructLayout) => {
-      const s = [...types.values()].find((t) => t.kind === 'STRUCT' && t.name === layout.name);
-      assert.ok(s, `struct ${layout.name} not in the BTF of ${spec.object}`);
-      assert.equal(layout.size, s.size, `sizeof(struct ${layout.name})`);
-      assert.deepEqual(layout.fields.map((f) => f.name), s.members!.map((m) => m.name), `members of ${layout.name}`);
-      layout.fields.forEach((f, i) => {
-        assert.equal(f.offset * 8, s.members![i].bits_offset, `offset of ${layout.name}.${f.name}`);
-        assert.equal(f.size, sizeOf(types, s.members![i].type_id), `size of ${layout.name}.${f.name}`);
-      });
-    };
-    for (const l of spec.layouts) check(l);
+    for (const l of spec.layouts) check(l, types, spec.object);
   });
 }
