@@ -12,6 +12,7 @@ import { OverviewScreen, PANELS } from './overview';
 import { probeStatusLines } from './probes';
 import { helpLines, footerFor, KEYMAP, KeyAction, Mode } from './keymap';
 import { escapeText } from './widgets/text';
+import { HISTORY_TICKS } from './panels/types';
 import { tableDisplay } from './procarea';
 import { defaultView, moveSelection, shiftSort, sortBy, TableView } from './tableview';
 import { processLines, processView, ProcessView } from './process';
@@ -308,7 +309,9 @@ export class Ui {
   /** Takes a new snapshot (kept in history even while paused) and redraws unless paused. */
   update(snap: Snapshot): void {
     this.history.push(snap);
-    if (this.history.length > 600) this.history.splice(0, this.history.length - 600);
+    // At least HISTORY_TICKS, and 5.5 minutes at short intervals (the heatmaps show 5 minutes).
+    const keep = Math.max(HISTORY_TICKS, Math.ceil(330_000 / this.opts.intervalMs));
+    if (this.history.length > keep) this.history.splice(0, this.history.length - keep);
     // Older snapshots keep what charts need, not every process (bounded memory under storms).
     const old = this.history.length - 1 - FULL_HISTORY;
     if (old >= 0 && this.history[old] !== this.snap) this.history[old] = slimSnapshot(this.history[old]);

@@ -5,6 +5,7 @@
 import { buildSnapshot, Snapshot } from './model/snapshot';
 import type { Recording } from './record/reader';
 import { Ui, Player } from '../screens/ui';
+import { HISTORY_TICKS } from '../screens/panels/types';
 
 /** Snapshots of every tick of a recording (tick 0 has no interval; it is the baseline). */
 export function replaySnapshots(rec: Recording): Snapshot[] {
@@ -44,7 +45,7 @@ export function runReplay(path: string, rec: Recording, color: boolean): Promise
     let timer: NodeJS.Timeout | undefined;
     let ui: Ui;
     const time = (ts: number) => new Date(ts).toTimeString().slice(0, 8);
-    const show = () => ui.setData(snaps[i], snaps.slice(Math.max(0, i - 600), i + 1));
+    const show = () => ui.setData(snaps[i], snaps.slice(Math.max(0, i - HISTORY_TICKS), i + 1));
     const schedule = () => {
       if (timer) clearInterval(timer);
       timer = setInterval(() => {

@@ -19,5 +19,5 @@ export interface PanelContext {
  */
 export type PanelRenderer<T> = (data: ProbeSnap<T>, ctx: PanelContext, history: readonly ProbeSnap<T>[]) => string[];
 
-/** How many past snapshots the overview keeps for panels' history (5 minutes at 1 s). */
-export const HISTORY_TICKS = 600;
+/** How many past snapshots the overview keeps for panels' history: the 5-minute heatmaps at 1 s, and a margin. */
+export const HISTORY_TICKS = 330;
