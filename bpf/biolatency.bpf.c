@@ -25,6 +25,7 @@
 #include <bpf/bpf_core_read.h>
 #include "biolatency.h"
 #include "common/bits.bpf.h"
+#include "common/maps.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -211,33 +212,27 @@ static __always_inline void account(__u32 dev, __u32 op, __u64 bytes, const stru
 	__u64 delta = bpf_ktime_get_ns() - s->ts;
 	struct biolat_disk *d;
 	struct biolat_proc *p;
+	int how;
 
 	/* Filtered at the end, where the submitter is known for sure. */
 	if (cfg.filter_tgid && cfg.filter_tgid != s->tgid)
 		return;
-	d = bpf_map_lookup_elem(&disks, &dk);
-	if (!d) {
-		if (bpf_map_update_elem(&disks, &dk, &dzero, BPF_NOEXIST) == -E2BIG)
-			stat_inc(STAT_DISK_FULL);
-		d = bpf_map_lookup_elem(&disks, &dk);
-	}
+	d = lookup_or_init(&disks, &dk, &dzero, &how);
+	if (how == LOI_FULL)
+		stat_inc(STAT_DISK_FULL);
 	if (d) {
 		hist_add_local(&d->h, delta);
 		d->bytes += bytes;
 	}
 	if (!cfg.per_process)
 		return;
-	p = bpf_map_lookup_elem(&procs, &s->tgid);
-	if (!p) {
-		if (bpf_map_update_elem(&procs, &s->tgid, &pzero, BPF_NOEXIST) == -E2BIG) {
-			stat_inc(STAT_PROC_FULL);
-			return;
-		}
-		p = bpf_map_lookup_elem(&procs, &s->tgid);
-		if (!p)
-			return;
+	p = lookup_or_init(&procs, &s->tgid, &pzero, &how);
+	if (how == LOI_FULL)
+		stat_inc(STAT_PROC_FULL);
+	if (!p)
+		return;
+	if (how == LOI_CREATED)
 		__builtin_memcpy(p->comm, s->comm, sizeof(p->comm));
-	}
 	hist_add_atomic(&p->h, delta);
 	__sync_fetch_and_add(&p->bytes, bytes);
 }

@@ -30,12 +30,9 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "cachestat.h"
+#include "common/maps.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
-
-#ifndef E2BIG
-#define E2BIG 7
-#endif
 
 const volatile struct cachestat_cfg cfg = {};
 
@@ -92,22 +89,20 @@ static __always_inline void proc_add2(__u32 tgid, enum cs_kind kind, __u64 n, en
 	struct cs_stats *st;
 	struct cs_proc *p;
 	__u32 idx = 0;
+	int how;
 
 	if (!cfg.per_process)
 		return;
-	p = bpf_map_lookup_elem(&cs_procs, &tgid);
-	if (!p) {
-		if (bpf_map_update_elem(&cs_procs, &tgid, &zero, BPF_NOEXIST) == -E2BIG) {
-			st = bpf_map_lookup_elem(&cs_stats, &idx);
-			if (st)
-				st->proc_map_full++;
-			return;
-		}
-		p = bpf_map_lookup_elem(&cs_procs, &tgid);
-		if (!p)
-			return;
-		bpf_get_current_comm(p->comm, sizeof(p->comm));
+	p = lookup_or_init(&cs_procs, &tgid, &zero, &how);
+	if (how == LOI_FULL) {
+		st = bpf_map_lookup_elem(&cs_stats, &idx);
+		if (st)
+			st->proc_map_full++;
 	}
+	if (!p)
+		return;
+	if (how == LOI_CREATED)
+		bpf_get_current_comm(p->comm, sizeof(p->comm));
 	__sync_fetch_and_add(counter(&p->c, kind), n);
 	if (n2)
 		__sync_fetch_and_add(counter(&p->c, kind2), n2);

@@ -36,6 +36,7 @@
 #include "offcputime.h"
 #include "common/bits.bpf.h"
 #include "common/task.bpf.h"
+#include "common/maps.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -273,15 +274,15 @@ static __always_inline void record_block(__u32 tgid, struct task_struct *task, _
 	p = bpf_map_lookup_elem(&offcpu_procs, &tgid);
 	if (!p) {
 		struct offcpu_proc init = { .created_ns = now };
+		int how;
 
 		bpf_probe_read_kernel_str(init.comm, sizeof(init.comm), leader_comm(task));
-		if (bpf_map_update_elem(&offcpu_procs, &tgid, &init, BPF_NOEXIST) == -E2BIG) {
+		p = lookup_or_init(&offcpu_procs, &tgid, &init, &how);
+		if (how == LOI_FULL) {
 			st = stats();
 			if (st)
 				st->proc_map_full++;
-			return;
 		}
-		p = bpf_map_lookup_elem(&offcpu_procs, &tgid);
 		if (!p)
 			return;
 	}
@@ -303,13 +304,12 @@ static __always_inline void record_stack(__u32 tgid, struct task_struct *task, _
 	v = bpf_map_lookup_elem(&offcpu_stacks, &key);
 	if (!v) {
 		struct offcpu_val init = { .created_ns = now };
+		int how;
 
 		bpf_probe_read_kernel_str(init.comm, sizeof(init.comm), leader_comm(task));
-		if (bpf_map_update_elem(&offcpu_stacks, &key, &init, BPF_NOEXIST) == -E2BIG) {
+		v = lookup_or_init(&offcpu_stacks, &key, &init, &how);
+		if (how == LOI_FULL)
 			st->stack_map_full++;
-			return;
-		}
-		v = bpf_map_lookup_elem(&offcpu_stacks, &key);
 		if (!v)
 			return;
 	}
@@ -513,16 +513,14 @@ int BPF_PROG(offcpu_switch_raw, bool preempt, struct task_struct *prev, struct t
 			/* The thread's last switch: its state goes with it (keeps the map bounded). */
 			bpf_map_delete_elem(&offcpu_tids, &ptid);
 		} else if (state != TASK_RUNNING) {
-			t = bpf_map_lookup_elem(&offcpu_tids, &ptid);
-			if (!t) {
-				struct offcpu_task init = {};
+			struct offcpu_task init = {};
+			int how;
 
-				if (bpf_map_update_elem(&offcpu_tids, &ptid, &init, BPF_NOEXIST) == -E2BIG) {
-					st = stats();
-					if (st)
-						st->tid_map_full++;
-				}
-				t = bpf_map_lookup_elem(&offcpu_tids, &ptid);
+			t = lookup_or_init(&offcpu_tids, &ptid, &init, &how);
+			if (how == LOI_FULL) {
+				st = stats();
+				if (st)
+					st->tid_map_full++;
 			}
 			if (t) {
 				now = bpf_ktime_get_ns();

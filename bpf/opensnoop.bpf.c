@@ -48,16 +48,12 @@ static __always_inline void enter_open(__u16 sys, int dfd, __u64 path, __u64 fla
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct tr_open_start *s, n = {};
+	int made;
 
-	s = bpf_map_lookup_elem(&op_starts, &tid);
+	s = lookup_or_init(&op_starts, &tid, &n, &made);
 	if (!s) {
-		if (bpf_map_update_elem(&op_starts, &tid, &n, BPF_ANY)) {
-			tr_no_slot();
-			return;
-		}
-		s = bpf_map_lookup_elem(&op_starts, &tid);
-		if (!s)
-			return;
+		tr_no_slot();
+		return;
 	}
 	s->path = path;
 	s->flags = flags;

@@ -17,6 +17,7 @@
 #include "runqlat.h"
 #include "common/bits.bpf.h"
 #include "common/task.bpf.h"
+#include "common/maps.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -72,26 +73,24 @@ static __always_inline void record(__u32 tgid, struct task_struct *t, __u64 delt
 	struct rq_proc *p;
 	struct hist *h;
 	__u32 idx = 0;
+	int how;
 
 	h = bpf_map_lookup_elem(&rq_hist, &idx);
 	if (h)
 		hist_add_local(h, delta_ns);
 	if (!cfg.per_process)
 		return;
-	p = bpf_map_lookup_elem(&rq_procs, &tgid);
-	if (!p) {
-		if (bpf_map_update_elem(&rq_procs, &tgid, &zero, BPF_NOEXIST) == -E2BIG) {
-			st = bpf_map_lookup_elem(&rq_stats, &idx);
-			if (st)
-				st->proc_map_full++;
-			return;
-		}
-		p = bpf_map_lookup_elem(&rq_procs, &tgid);
-		if (!p)
-			return;
-		/* The process's name, not the thread's (threads rename themselves). */
-		BPF_CORE_READ_STR_INTO(&p->comm, t, group_leader, comm);
+	p = lookup_or_init(&rq_procs, &tgid, &zero, &how);
+	if (how == LOI_FULL) {
+		st = bpf_map_lookup_elem(&rq_stats, &idx);
+		if (st)
+			st->proc_map_full++;
 	}
+	if (!p)
+		return;
+	/* The process's name, not the thread's (threads rename themselves). */
+	if (how == LOI_CREATED)
+		BPF_CORE_READ_STR_INTO(&p->comm, t, group_leader, comm);
 	hist_add_atomic(&p->h, delta_ns);
 }
 

@@ -52,19 +52,15 @@ static __always_inline void sys_enter(__u16 sys, int fd, __u64 count, bool keep_
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct tr_sys_start *s, n = {};
+	int how;
 
-	s = bpf_map_lookup_elem(&ss_starts, &tid);
+	s = lookup_or_init(&ss_starts, &tid, &n, &how);
 	if (!s) {
-		if (bpf_map_update_elem(&ss_starts, &tid, &n, BPF_ANY)) {
-			tr_no_slot();
-			return;
-		}
-		s = bpf_map_lookup_elem(&ss_starts, &tid);
-		if (!s)
-			return;
-	} else if (keep_outer && s->ts && s->sys != sys) {
+		tr_no_slot();
 		return;
 	}
+	if (how == LOI_FOUND && keep_outer && s->ts && s->sys != sys)
+		return;
 	s->fd = fd;
 	s->count = count;
 	s->sys = sys;

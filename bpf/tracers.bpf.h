@@ -9,6 +9,7 @@
 #define PROBETOP_TRACERS_BPF_H
 
 #include "tracers.h"
+#include "common/maps.bpf.h"
 
 #ifndef TR_RING_SIZE
 #error "define TR_RING_SIZE before including tracers.bpf.h"
