@@ -12,6 +12,7 @@ import type { ProbeSample, ProbesRaw, Sample } from './model/sample';
 import { readSystem } from './procfs/system';
 import { fault } from './faults';
 import { ProcCache, readProcs } from './procfs/procs';
+import { setLivePids } from './bpf/maps';
 import { enableBpfStats, disableBpfStats, progStats, ProgStats } from './bpf/stats';
 
 /** How the sampler is set up. */
@@ -92,6 +93,10 @@ export class Sampler {
 
   /** Reads every probe once. A probe whose read throws becomes unavailable; the rest go on. */
   sample(): Sample {
+    // /proc first: the probes' readers drop map entries of processes that are gone, and the
+    // list of live processes answers that without a kill(pid, 0) per entry and probe.
+    const procs = readProcs(this.procCache);
+    setLivePids(procs.procs);
     const probes: ProbesRaw = {};
     for (const name of this.names()) {
       let s: ProbeSample<unknown>;
@@ -123,7 +128,7 @@ export class Sampler {
       monoMs: Number(process.hrtime.bigint() / 1000n) / 1000,
       system: readSystem(),
       probes,
-      procs: readProcs(this.procCache),
+      procs,
       bpfStats,
       self: { cpuUs: cpu.user + cpu.system, rssBytes: process.memoryUsage.rss() },
     };
@@ -148,5 +153,6 @@ export class Sampler {
     this.loaded.clear();
     disableBpfStats();
     this.procCache.close();
+    setLivePids(null);
   }
 }

@@ -140,8 +140,17 @@ export function cstr(buf: Buffer, off: number, len: number): string {
   return s.subarray(0, end < 0 ? len : end).toString('utf8');
 }
 
+let livePids: Set<number> | null = null;
+
+/** The processes /proc listed this tick: pidAlive() answers from them before asking the kernel. */
+export function setLivePids(procs: readonly { pid: number }[] | null): void {
+  livePids = procs ? new Set(procs.map((p) => p.pid)) : null;
+}
+
 /** True while a process with this pid exists (EPERM means it exists but is not ours). */
 export function pidAlive(pid: number): boolean {
+  if (livePids?.has(pid)) return true;
+  // Not listed: gone, or born after /proc was read — only the kernel can tell.
   try {
     process.kill(pid, 0);
     return true;
