@@ -3,7 +3,7 @@
  */
 import type { Snapshot } from '../src/model/snapshot';
 import type { HostInfo } from '../src/procfs/system';
-import { escapeText, formatBytes, formatPct, formatUptime } from './widgets/text';
+import { escapeText, formatBytes, formatPct, formatUptime, visibleLength } from './widgets/text';
 
 /** What the header shows besides the snapshot. */
 export interface HeaderInfo {
@@ -42,14 +42,11 @@ export function headerLines(snap: Snapshot | undefined, info: HeaderInfo, width:
   return [line1, line2];
 }
 
-function visible(s: string): number {
-  return s.replace(/\{\/?[a-z-]+\}/g, '').length;
-}
 
 /** Joins parts with two spaces, dropping the least important until they fit. */
 function fitByPriority(parts: [string, number][], width: number): string {
   const p = parts.slice();
-  while (p.length > 1 && visible(p.map((x) => x[0]).join('  ')) > width) {
+  while (p.length > 1 && visibleLength(p.map((x) => x[0]).join('  ')) > width) {
     let low = 0;
     for (let i = 1; i < p.length; i++) if (p[i][1] < p[low][1]) low = i;
     p.splice(low, 1);
@@ -60,6 +57,6 @@ function fitByPriority(parts: [string, number][], width: number): string {
 /** Joins parts with two spaces, dropping from the end until they fit. */
 function fit(parts: string[], width: number): string {
   const p = parts.slice();
-  while (p.length > 1 && visible(p.join('  ')) > width) p.pop();
+  while (p.length > 1 && visibleLength(p.join('  ')) > width) p.pop();
   return p.join('  ');
 }

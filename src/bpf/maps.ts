@@ -133,7 +133,7 @@ export function u64(buf: Buffer, off: number): number {
   return buf.readUInt32LE(off) + buf.readUInt32LE(off + 4) * 0x100000000;
 }
 
-/** A NUL-terminated C string field, with bytes that are not printable replaced. */
+/** A NUL-terminated C string field, decoded as UTF-8 (screens escape what is not printable). */
 export function cstr(buf: Buffer, off: number, len: number): string {
   const s = buf.subarray(off, off + len);
   const end = s.indexOf(0);
