@@ -6,6 +6,7 @@ import { diffHist, Hist, histStats, HistStats, trimHist } from './hist';
 import type { Sample, ProbeSample } from './sample';
 import type { CpuTimes } from '../procfs/system';
 import type { RunqlatRaw } from '../probes/runqlat';
+import { PROBE_NAMES } from '../probes';
 import { buildCachestat, CachestatSnap } from './cachestat';
 import { buildBiolatency, BiolatencySnap } from './biolatency';
 import { buildProcevents, ProceventsSnap } from './procevents';
@@ -169,7 +170,7 @@ export function buildSnapshot(sample: Sample, prev?: Sample): Snapshot {
       ncpu: sample.system.ncpu,
       cpuPct: cpuPct(sample.system.cpu, prev?.system.cpu),
     },
-    probes: [statusOf('runqlat', sample.probes.runqlat), statusOf('offcputime', sample.probes.offcputime), statusOf('biolatency', sample.probes.biolatency), statusOf('cachestat', sample.probes.cachestat), statusOf('procevents', sample.probes.procevents)],
+    probes: PROBE_NAMES.map((name) => statusOf(name, sample.probes[name])),
     runqlat: probeSnap(sample.probes.runqlat, prev?.probes.runqlat, (c, p) => buildRunqlat(c, p, intervalMs)),
     biolatency: probeSnap(sample.probes.biolatency, prev?.probes.biolatency, (c, p) => buildBiolatency(c, p, intervalMs)),
     cachestat: probeSnap(sample.probes.cachestat, prev?.probes.cachestat, (c, p) => buildCachestat(c, p, intervalMs)),
