@@ -92,17 +92,28 @@ export function dumpHash(map: MapInfo): Dump {
     batchUnsupported.add(map.fd);
   }
   let count = 0;
-  let prev: Buffer | null = null;
-  const next = Buffer.alloc(keySize);
-  while (count < maxEntries && bpf.bpf_map_get_next_key(map.fd, prev, next) === 0) {
-    const v = values.subarray(count * valueSize, (count + 1) * valueSize);
-    if (lookup(map, next, v)) {
-      next.copy(keys, count * keySize);
-      count++;
-    }
-    prev = Buffer.from(next);
+  for (const key of hashKeys(map)) {
+    if (!lookup(map, key, values.subarray(count * valueSize, (count + 1) * valueSize))) continue;
+    key.copy(keys, count * keySize);
+    count++;
   }
   return { count, keys, values, keySize, valueSize };
+}
+
+/**
+ * Every key of a hash map by get_next_key (one syscall per key): for per-CPU hashes, whose batch
+ * dump would need value_size x CPUs x max_entries bytes, and where batches are not supported.
+ */
+export function hashKeys(map: MapInfo): Buffer[] {
+  const keys: Buffer[] = [];
+  let prev: Buffer | null = null;
+  for (let i = 0; i < map.maxEntries; i++) {
+    const next = Buffer.alloc(map.keySize);
+    if (bpf.bpf_map_get_next_key(map.fd, prev, next) !== 0) break;
+    keys.push(next);
+    prev = next;
+  }
+  return keys;
 }
 
 function dumpBatch(map: MapInfo, keys: Buffer, values: Buffer): number {

@@ -3,9 +3,7 @@
  * (bpf/biolatency.bpf.c).
  */
 import { struct, offsetOf } from '../bpf/layout';
-import { bpf } from '../bpf/libbpf';
-import type { MapInfo } from '../bpf/object';
-import { lookupPercpu, readProcMap, cstr, u64, numPossibleCpus, percpuStride } from '../bpf/maps';
+import { hashKeys, lookupPercpu, readProcMap, cstr, u64, numPossibleCpus, percpuStride } from '../bpf/maps';
 import { decodeHist, emptyHist, HIST_LAYOUT, Hist, trimHist } from '../model/hist';
 import { BlockNames, devString } from '../procfs/disks';
 import type { ProbeSpec } from './types';
@@ -175,17 +173,4 @@ export const biolatency: ProbeSpec<BiolatencyRaw> = {
   },
 };
 
-/** Every key of a (small) hash map, by get_next_key: for per-CPU hashes, whose batch dump would
- * need value_size x CPUs x max_entries bytes. */
-function hashKeys(map: MapInfo): Buffer[] {
-  const keys: Buffer[] = [];
-  let prev: Buffer | null = null;
-  for (let i = 0; i < map.maxEntries; i++) {
-    const next = Buffer.alloc(map.keySize);
-    if (bpf.bpf_map_get_next_key(map.fd, prev, next) !== 0) break;
-    keys.push(next);
-    prev = next;
-  }
-  return keys;
-}
 
