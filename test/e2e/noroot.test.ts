@@ -17,6 +17,12 @@ function canDropPrivileges(): string | null {
   } catch {
     return 'setpriv is not available';
   }
+  // A checkout under a private directory (mktemp -d is 0700) cannot be run by another user.
+  try {
+    execFileSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'test', '-r', CLI]);
+  } catch {
+    return `user nobody cannot read ${CLI} (a directory above it is private, e.g. mktemp -d's 0700)`;
+  }
   return haveTmux() ? null : 'tmux not installed';
 }
 
