@@ -11,7 +11,8 @@ import type { LoadedProbe, ProbeOptions, ProbeSpec } from './probes/types';
 import type { ProbeSample, ProbesRaw, Sample } from './model/sample';
 import { readSystem } from './procfs/system';
 import { fault } from './faults';
-import { ProcCache, readProcs } from './procfs/procs';
+import { ProcCache, RanHint, readProcs } from './procfs/procs';
+import type { RunqlatRaw } from './probes/runqlat';
 import { setLivePids } from './bpf/maps';
 import { enableBpfStats, disableBpfStats, progStats, ProgStats } from './bpf/stats';
 
@@ -44,6 +45,7 @@ export class Sampler {
   /** Why BPF statistics are off, or null when they are on. */
   statsError: string | null = 'not started';
   private procCache = new ProcCache();
+  private ranPrev: { counts: Map<number, number>; full: number } | null = null;
 
   constructor(private opts: SamplerOptions = {}) {
     this.features = detectFeatures();
@@ -93,29 +95,16 @@ export class Sampler {
 
   /** Reads every probe once. A probe whose read throws becomes unavailable; the rest go on. */
   sample(): Sample {
-    // /proc first: the probes' readers drop map entries of processes that are gone, and the
+    // The run-queue probe first: it sees every process that was switched in, which tells the
+    // /proc reader which processes did not run and need not be read.
+    const names = this.names();
+    const early = names.includes('runqlat') ? this.readProbe('runqlat') : undefined;
+    // /proc next: the probes' readers drop map entries of processes that are gone, and the
     // list of live processes answers that without a kill(pid, 0) per entry and probe.
-    const procs = readProcs(this.procCache);
+    const procs = readProcs(this.procCache, this.ranHint(early));
     setLivePids(procs.procs);
     const probes: ProbesRaw = {};
-    for (const name of this.names()) {
-      let s: ProbeSample<unknown>;
-      const p = this.loaded.get(name);
-      if (this.disabled.has(name)) s = { status: 'disabled' };
-      else if (p) {
-        try {
-          if (fault(`read:${name}`)) throw new Error('injected fault');
-          s = { status: 'ok', variant: p.variant, data: p.read() };
-        } catch (e) {
-          const reason = `read failed: ${(e as Error).message}`;
-          this.failed.set(name, reason);
-          this.loaded.delete(name);
-          p.close();
-          s = { status: 'unavailable', reason };
-        }
-      } else s = { status: 'unavailable', reason: this.failed.get(name) ?? 'not loaded' };
-      (probes as Record<string, ProbeSample<unknown>>)[name] = s;
-    }
+    for (const name of names) (probes as Record<string, ProbeSample<unknown>>)[name] = name === 'runqlat' && early ? early : this.readProbe(name);
     const bpfStats: Record<string, ProgStats[]> = {};
     if (this.statsError === null) {
       for (const [name, p] of this.loaded) {
@@ -132,6 +121,47 @@ export class Sampler {
       bpfStats,
       self: { cpuUs: cpu.user + cpu.system, rssBytes: process.memoryUsage.rss() },
     };
+  }
+
+  private readProbe(name: ProbeName): ProbeSample<unknown> {
+    const p = this.loaded.get(name);
+    if (this.disabled.has(name)) return { status: 'disabled' };
+    if (!p) return { status: 'unavailable', reason: this.failed.get(name) ?? 'not loaded' };
+    try {
+      if (fault(`read:${name}`)) throw new Error('injected fault');
+      return { status: 'ok', variant: p.variant, data: p.read() };
+    } catch (e) {
+      const reason = `read failed: ${(e as Error).message}`;
+      this.failed.set(name, reason);
+      this.loaded.delete(name);
+      p.close();
+      return { status: 'unavailable', reason };
+    }
+  }
+
+  /**
+   * Which processes ran since the last tick, from the run-queue probe's per-process switch-in
+   * counts: a process whose count did not move was not switched in, so its /proc files have
+   * nothing new (RunqlatRaw). Trusted only when the probe sees everything: two readings in a
+   * row, no per-process updates dropped for a full map, no process filter — and probetop itself,
+   * which certainly ran, shows as running (which also fails when /proc is another pid namespace).
+   */
+  private ranHint(s: ProbeSample<unknown> | undefined): RanHint | null {
+    const prev = this.ranPrev;
+    this.ranPrev = null;
+    if (s?.status !== 'ok' || this.opts.filterTgid) return null;
+    const data = s.data as RunqlatRaw;
+    if (!Array.isArray(data?.procs)) return null; // a test's stand-in probe
+    const counts = new Map<number, number>();
+    for (const p of data.procs) counts.set(p.pid, p.hist.count);
+    this.ranPrev = { counts, full: data.procMapFull };
+    if (!prev || prev.full !== data.procMapFull || counts.get(process.pid) === prev.counts.get(process.pid)) return null;
+    return { ran: (pid) => counts.get(pid) !== prev.counts.get(pid) };
+  }
+
+  /** Processes whose /proc files were not read at the last tick because they did not run. */
+  procsSkipped(): number {
+    return this.procCache.skipped;
   }
 
   /** The loaded probes (for BPF stats and tests). */

@@ -170,20 +170,33 @@ export function pidAlive(pid: number): boolean {
   }
 }
 
+// Per map: the value bytes each process had at the last read and what they decoded to.
+const procMapCache = new Map<number, Map<number, { raw: Buffer; value: unknown }>>();
+
 /**
  * Reads a per-process hash map keyed by a u32 tgid: decodes every entry, then deletes the
  * entries of processes that no longer exist — their final counts are in this reading, and
  * removing them keeps the map bounded. Returns the decoded entries and the map's occupancy.
+ * An entry whose bytes did not change since the last read (most processes, most ticks) is not
+ * decoded again: the previous object is returned, so callers must not modify what they get.
  */
 export function readProcMap<T>(map: MapInfo, decode: (pid: number, values: Buffer, off: number) => T): { procs: T[]; size: number } {
   const d = dumpHash(map);
   const procs: T[] = [];
   const gone: Buffer[] = [];
+  const prev = procMapCache.get(map.fd) ?? new Map<number, { raw: Buffer; value: unknown }>();
+  const next = new Map<number, { raw: Buffer; value: unknown }>();
   for (let i = 0; i < d.count; i++) {
     const pid = d.keys.readUInt32LE(i * d.keySize);
-    procs.push(decode(pid, d.values, i * d.valueSize));
+    const off = i * d.valueSize;
+    const bytes = d.values.subarray(off, off + d.valueSize);
+    let c = prev.get(pid);
+    if (!c || !c.raw.equals(bytes)) c = { raw: Buffer.from(bytes), value: decode(pid, d.values, off) };
+    next.set(pid, c);
+    procs.push(c.value as T);
     if (pid !== 0 && !pidAlive(pid)) gone.push(d.keys.subarray(i * d.keySize, (i + 1) * d.keySize));
   }
+  procMapCache.set(map.fd, next);
   for (const k of gone) deleteKey(map, k);
   return { procs, size: d.count };
 }

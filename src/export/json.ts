@@ -20,22 +20,35 @@ export interface JsonHist {
   buckets: { lowUs: number; highUs: number; count: number }[];
 }
 
+// Bucket bounds by slot, computed once.
+const bounds: { lowUs: number; highUs: number }[] = [];
+function boundsOf(i: number): { lowUs: number; highUs: number } {
+  return (bounds[i] ??= { lowUs: slotLowUs(i), highUs: slotHighUs(i) });
+}
+
 function convert(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(convert);
-  if (isHist(v)) {
-    const buckets: JsonHist['buckets'] = [];
-    v.slots.forEach((count, i) => {
-      if (count > 0) buckets.push({ lowUs: slotLowUs(i), highUs: slotHighUs(i), count });
-    });
-    return { count: v.count, sumNs: v.sumNs, buckets } satisfies JsonHist;
-  }
-  if (typeof v === 'object' && v !== null) {
-    const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) out[k] = convert(x);
+  if (typeof v !== 'object' || v === null) return typeof v === 'number' && !isFinite(v) ? null : v;
+  if (Array.isArray(v)) {
+    const out = new Array<unknown>(v.length);
+    for (let i = 0; i < v.length; i++) out[i] = convert(v[i]);
     return out;
   }
-  if (typeof v === 'number' && !isFinite(v)) return null;
-  return v;
+  if (isHist(v)) {
+    const buckets: JsonHist['buckets'] = [];
+    const slots = v.slots;
+    for (let i = 0; i < slots.length; i++) {
+      const count = slots[i];
+      if (count > 0) {
+        const b = boundsOf(i);
+        buckets.push({ lowUs: b.lowUs, highUs: b.highUs, count });
+      }
+    }
+    const h: JsonHist = { count: v.count, sumNs: v.sumNs, buckets };
+    return h;
+  }
+  const out: Record<string, unknown> = {};
+  for (const k in v) if (Object.prototype.hasOwnProperty.call(v, k)) out[k] = convert((v as Record<string, unknown>)[k]);
+  return out;
 }
 
 /** The JSON object for one snapshot. */

@@ -334,6 +334,9 @@ export class ProcCache {
   private readonly schedstat: boolean;
   private uptimeFd = -1;
   private tick = 0;
+  private ran: RanHint | null = null;
+  /** Processes not read at the last tick because they did not run (see idle()). */
+  skipped = 0;
 
   constructor(opts: ProcCacheOptions = {}) {
     this.root = opts.root ?? '/proc';
@@ -344,8 +347,10 @@ export class ProcCache {
   }
 
   /** Reads every process once (see readProcs). */
-  read(): ProcsRaw {
+  read(ran?: RanHint | null): ProcsRaw {
     const tick = ++this.tick;
+    this.ran = ran ?? null;
+    this.skipped = 0;
     let uptimeS = 0;
     const n = this.uptimeFd >= 0 ? this.readKept(this.uptimeFd) : this.readNew(`${this.root}/uptime`);
     this.uptimeFd = this.keptFd;
@@ -372,7 +377,7 @@ export class ProcCache {
       if (!e) continue; // vanished between readdir and read
       e.seen = tick;
       order.push(e);
-      if (this.schedstat && e.schedOk && (e.stat.threads !== 1 || e.schedTick === 0 || !e.threads.has(pid) || e.threads.size !== 1)) multi.push(e);
+      if (this.schedstat && e.schedOk && (e.stat.threads !== 1 || e.schedTick === 0 || !e.threads.has(pid) || e.threads.size !== 1) && !(e.statTick < tick && this.idle(e, tick))) multi.push(e);
     }
 
     // A parent that exited leaves its children with a new ppid that a skipped stat read missed.
@@ -466,8 +471,20 @@ export class ProcCache {
     return e;
   }
 
+  // True when the process certainly did not run since the last tick (the hint says so, and it
+  // was not runnable then), and this is not its periodic refresh: nothing of it can have changed
+  // but RSS and ppid, which the refresh and the orphan check below catch up with. A reused pid
+  // is a new process, which has run, so it is never idle.
+  private idle(e: Entry, tick: number): boolean {
+    return this.ran !== null && e.statTick > 0 && e.stat.state !== 'R' && (tick + e.pid) % STAT_REFRESH_TICKS !== 0 && !this.ran.ran(e.pid);
+  }
+
   // Refreshes a known pid; false when it is gone or the pid was reused.
   private update(e: Entry, tick: number): boolean {
+    if (this.idle(e, tick)) {
+      this.skipped++;
+      return true;
+    }
     if (e.schedOk && e.stat.threads === 1 && e.threads.size === 1 && e.threads.has(e.pid)) {
       const moved = this.readLeaderSched(e, tick);
       // Not run since the last tick: CPU times, state, comm and threads cannot have changed.
@@ -689,9 +706,19 @@ function schedstatKept(root: string): boolean {
 }
 
 /**
+ * Which processes ran since the previous readProcs(), from a source cheaper than /proc (the
+ * run-queue probe sees every process switched in). ran(pid) false means "certainly not run":
+ * its schedstat and stat are then not read at all this tick.
+ */
+export interface RanHint {
+  ran(pid: number): boolean;
+}
+
+/**
  * Reads every process (thread group) in /proc once: one ProcRaw each, cumulative counters.
  * Processes that vanish while being read are left out. `cache` carries state between calls.
+ * With a RanHint, processes that did not run are not read (see ProcCache.idle).
  */
-export function readProcs(cache: ProcCache): ProcsRaw {
-  return cache.read();
+export function readProcs(cache: ProcCache, ran?: RanHint | null): ProcsRaw {
+  return cache.read(ran);
 }

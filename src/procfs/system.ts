@@ -31,18 +31,45 @@ export function parseCpuLine(text: string): CpuTimes {
   return { user: v[0] || 0, nice: v[1] || 0, system: v[2] || 0, idle: v[3] || 0, iowait: v[4] || 0, irq: v[5] || 0, softirq: v[6] || 0, steal: v[7] || 0 };
 }
 
+// The files are read every tick: kept open and re-read from offset 0 (one syscall each).
+const fds = new Map<string, number>();
+const readBuf = Buffer.alloc(4096);
+
+/** The start of a /proc file (up to 4 KiB: the lines wanted are at the top), or null. */
+function readHead(path: string): string | null {
+  try {
+    let fd = fds.get(path);
+    if (fd === undefined) {
+      fd = fs.openSync(path, 'r');
+      fds.set(path, fd);
+    }
+    const n = fs.readSync(fd, readBuf, 0, readBuf.length, 0);
+    return readBuf.toString('latin1', 0, n);
+  } catch {
+    return null;
+  }
+}
+
+let ncpu = 0;
+
+function countCpus(): number {
+  try {
+    return fs.readFileSync('/proc/stat', 'latin1').match(/^cpu\d+ /gm)?.length || os.cpus().length || 1;
+  } catch {
+    return os.cpus().length || 1;
+  }
+}
+
 /** Reads load, uptime and CPU times. */
 export function readSystem(): SystemRaw {
-  let uptimeS = os.uptime();
-  let cpu = parseCpuLine('');
-  try {
-    uptimeS = Number(fs.readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
-    cpu = parseCpuLine(fs.readFileSync('/proc/stat', 'utf8'));
-  } catch {
-    /* keep the os module's view */
-  }
+  const up = readHead('/proc/uptime');
+  const stat = readHead('/proc/stat');
+  const uptimeS = up ? Number(up.slice(0, up.indexOf(' '))) : os.uptime();
+  const cpu = parseCpuLine(stat ? stat.slice(0, stat.indexOf('\n') + 1) : '');
+  // CPUs counted once from the per-CPU lines (os.cpus() reads /proc/cpuinfo on every call).
+  if (!ncpu) ncpu = countCpus();
   const l = os.loadavg();
-  return { loadavg: [l[0], l[1], l[2]], uptimeS, cpu, ncpu: os.cpus().length || 1 };
+  return { loadavg: [l[0], l[1], l[2]], uptimeS, cpu, ncpu };
 }
 
 /** Static facts about the machine, shown in the header and written in recordings. */

@@ -320,6 +320,41 @@ test('fake /proc: a process that did not run still gets its new parent when the 
   }
 });
 
+test('fake /proc: with a RanHint, processes that did not run are not read; runnable ones and the periodic refresh are', () => {
+  const f = new FakeProcFs(1000);
+  const cache = new ProcCache({ root: f.root, schedstat: true });
+  try {
+    const pids = [100, 101, 102, 103, 104, 105, 106, 107, 108, 109];
+    f.put({ pid: 1, comm: 'init', ppid: 0, start: 1, cmdline: ['init'], cgroup: '/', uid: 0, threads: { 1: [100, 1] } });
+    for (const pid of pids) f.put({ pid, comm: 'sleeper', ppid: 1, start: 100, cmdline: ['s'], cgroup: '/', uid: 0, utime: 1, threads: { [pid]: [100, 1] } });
+    f.put({ pid: 200, comm: 'spinner', state: 'R', ppid: 1, start: 100, cmdline: ['x'], cgroup: '/', uid: 0, utime: 1, threads: { 200: [100, 1] } });
+    readProcs(cache); // first sight: everything read
+    // Every process's CPU time moves, but the hint says only 101 ran.
+    for (const pid of pids) f.put({ pid, comm: 'sleeper', ppid: 1, start: 100, utime: 2, threads: { [pid]: [200, 1] } });
+    f.put({ pid: 200, comm: 'spinner', state: 'R', ppid: 1, start: 100, utime: 2, threads: { 200: [200, 1] } });
+    const seen: number[] = [];
+    const r = readProcs(cache, { ran: (pid) => (seen.push(pid), pid === 101 || pid === 1) });
+    const utime = (pid: number) => proc(r, pid)!.utimeTicks;
+    assert.equal(utime(101), 2, 'the hint says it ran: read');
+    assert.equal(utime(200), 2, 'runnable at the last read: read whatever the hint says');
+    // One pid in ten is due for its periodic refresh this tick (RSS, which changes without running).
+    const refreshed = pids.filter((pid) => pid !== 101 && utime(pid) === 2);
+    assert.equal(refreshed.length, 1, `one periodic refresh among the sleepers, got ${refreshed}`);
+    const skipped = pids.filter((pid) => pid !== 101 && utime(pid) === 1);
+    assert.equal(skipped.length, 8, 'the rest were not read: their old values stay');
+    assert.ok(!seen.includes(200), 'a runnable process does not ask the hint');
+    // Without a hint the next tick reads them all again.
+    assert.ok(pids.every((pid) => proc(readProcs(cache), pid)!.utimeTicks === 2));
+    // A reused pid is a new process, which ran: the hint says so and it is read afresh.
+    f.put({ pid: 105, comm: 'newcomer', ppid: 1, start: 90_000, cmdline: ['n'], utime: 0, threads: { 105: [1, 1] } });
+    const r2 = readProcs(cache, { ran: (pid) => pid === 105 });
+    assert.equal(proc(r2, 105)!.comm, 'newcomer');
+  } finally {
+    cache.close();
+    f.close();
+  }
+});
+
 for (const maxFds of [undefined, 0]) {
   test(`fake /proc: threads come and go, the process's schedstat sums never drop (${maxFds === 0 ? 'no kept fds' : 'kept fds'})`, () => {
     const f = new FakeProcFs(1000);

@@ -1,0 +1,55 @@
+/**
+ * The sampler skips /proc reads of processes that did not run, as told by the run-queue probe's
+ * per-process switch-in counts. Against a real kernel: sleepers are skipped, and a process that
+ * wakes up now and then or spins still has every bit of its CPU time counted.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import { bpfSkipReason, sleep } from '../helpers/bpf';
+import { Sampler } from '../../src/sampler';
+import { parseStat } from '../../src/procfs/procs';
+
+const skip = bpfSkipReason();
+if (skip) console.log(`# skipping /proc hint tests: ${skip}`);
+
+function cpuTicks(pid: number): number {
+  const s = parseStat(fs.readFileSync(`/proc/${pid}/stat`))!;
+  return s.utimeTicks + s.stimeTicks;
+}
+
+test('sampler: sleepers are not read, bursty and spinning processes keep exact CPU times', { skip: skip ?? false }, async () => {
+  const s = new Sampler({ disable: ['offcputime', 'biolatency', 'cachestat', 'procevents'] });
+  const kids = [
+    spawn('sleep', ['60']),
+    // Burns ~30 ms of CPU every 300 ms, sleeping in between.
+    spawn('/usr/bin/python3', ['-c', 'import time\nwhile True:\n    t = time.process_time()\n    while time.process_time() - t < 0.03: pass\n    time.sleep(0.3)']),
+    spawn('sh', ['-c', 'while :; do :; done']),
+  ];
+  try {
+    s.start();
+    assert.ok(s.loadInfo.find((l) => l.name === 'runqlat')?.variant, 'runqlat loaded');
+    await sleep(300);
+    let skipped = 0;
+    let last = s.sample();
+    for (let i = 0; i < 5; i++) {
+      await sleep(500);
+      last = s.sample();
+      skipped = Math.max(skipped, s.procsSkipped());
+    }
+    const truth = kids.map((k) => cpuTicks(k.pid!));
+    const seen = kids.map((k) => last.procs!.procs.find((p) => p.pid === k.pid));
+    assert.ok(skipped > 0, 'some processes were skipped as not run');
+    assert.ok(seen.every(Boolean), 'every child is listed');
+    assert.equal(seen[0]!.state, 'S');
+    const got = seen.map((p) => p!.utimeTicks + p!.stimeTicks);
+    // Read right after the tick: the bursty child may have run one more burst (3 ticks), the
+    // spinner up to the time between the two reads.
+    assert.ok(got[1] > 0 && truth[1] - got[1] <= 4, `bursty child: probetop ${got[1]} ticks, /proc ${truth[1]}`);
+    assert.ok(got[2] > 150 && truth[2] - got[2] <= 10, `spinner: probetop ${got[2]} ticks, /proc ${truth[2]}`);
+  } finally {
+    for (const k of kids) k.kill('SIGKILL');
+    s.close();
+  }
+});
