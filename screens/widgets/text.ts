@@ -2,12 +2,16 @@
  * Text helpers for screens: safe display of system strings, padding, number formats.
  */
 
+// Printable ASCII without blessed's tag braces: drawn as it is, one column per character.
+const PLAIN = /^[\x20-\x7a|~]*$/;
+
 /**
  * Makes text from the system safe to draw: control characters (including ESC, so no escape
  * sequence reaches the terminal), DEL and C1 controls become "?" or a visible escape, and
  * blessed's tag braces are escaped. Lengths are capped.
  */
 export function escapeText(s: string, max = 512): string {
+  if (s.length <= max && PLAIN.test(s)) return s; // the common case: nothing to escape
   let out = '';
   for (const ch of s.length > max ? s.slice(0, max) + '…' : s) {
     const c = ch.codePointAt(0)!;
@@ -34,6 +38,7 @@ export function pad(s: string, n: number, right = false): string {
 
 /** Raw text from the system, escaped and then padded or cut to exactly `n` visible columns. */
 export function cell(raw: string, n: number, right = false): string {
+  if (raw.length <= n && PLAIN.test(raw)) return right ? raw.padStart(n) : raw.padEnd(n);
   let e = escapeText(raw, n + 8);
   // Cut by visible length without splitting an {open}/{close} escape.
   while (visibleLength(e) > n) {

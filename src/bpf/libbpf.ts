@@ -68,6 +68,8 @@ export interface Libbpf {
   ring_buffer__consume(rb: Ptr): number;
   ring_buffer__free(rb: Ptr): void;
   vsnprintf(buf: Buffer, size: number, fmt: Ptr, ap: Ptr): number;
+  mmap(addr: null, len: number, prot: number, flags: number, fd: number, off: number): Ptr;
+  munmap(addr: Ptr, len: number): number;
   close(fd: number): number;
   malloc_trim(pad: number): number;
 }
@@ -109,9 +111,11 @@ const DECLS: Record<keyof Libbpf, string> = {
   vsnprintf: 'int vsnprintf(void *buf, size_t size, void *fmt, void *ap)',
   close: 'int close(int fd)',
   malloc_trim: 'int malloc_trim(size_t pad)',
+  mmap: 'void *mmap(void *addr, size_t len, int prot, int flags, int fd, long off)',
+  munmap: 'int munmap(void *addr, size_t len)',
 };
 
-const LIBC_FUNCS = new Set<keyof Libbpf>(['vsnprintf', 'close', 'malloc_trim']);
+const LIBC_FUNCS = new Set<keyof Libbpf>(['vsnprintf', 'close', 'malloc_trim', 'mmap', 'munmap']);
 const bound: Partial<Record<keyof Libbpf, Fn>> = {};
 
 /** The bound libbpf functions; throws a readable error when libbpf.so.1 is missing. */
@@ -163,6 +167,16 @@ export function strerror(err: number): string {
 /** Copies `len` bytes of native memory at `ptr` into a new Buffer. */
 export function copyOut(ptr: Ptr, len: number): Buffer {
   return Buffer.from(new Uint8Array(koffi.view(ptr, len)));
+}
+
+/** An ArrayBuffer over native memory (no copy; valid while the memory is). */
+export function nativeView(ptr: Ptr, len: number): ArrayBuffer {
+  return koffi.view(ptr, len) as ArrayBuffer;
+}
+
+/** True for mmap's MAP_FAILED ((void *)-1) or NULL. */
+export function mapFailed(ptr: Ptr): boolean {
+  return !ptr || koffi.address(ptr) === 0xffffffffffffffffn;
 }
 
 /** A writable Uint8Array over native memory (for .rodata before load). */

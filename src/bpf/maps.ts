@@ -1,6 +1,7 @@
 /**
  * Reading BPF maps from user space: per-CPU values, whole hash maps (batched), deletes.
  */
+import fs from 'node:fs';
 import { bpf, strerror } from './libbpf';
 import type { MapInfo } from './object';
 
@@ -158,16 +159,13 @@ export function setLivePids(procs: readonly { pid: number }[] | null): void {
   livePids = procs ? new Set(procs.map((p) => p.pid)) : null;
 }
 
-/** True while a process with this pid exists (EPERM means it exists but is not ours). */
+/** True while a process with this pid exists (a zombie too: its counts are not final yet). */
 export function pidAlive(pid: number): boolean {
   if (livePids?.has(pid)) return true;
-  // Not listed: gone, or born after /proc was read — only the kernel can tell.
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  // Not listed: gone, or born after /proc was read — only the kernel can tell. Asked through
+  // /proc rather than kill(pid, 0): a dead pid makes kill() throw, and under a fork storm the
+  // exceptions cost more than the rest of the read.
+  return fs.existsSync(`/proc/${pid}`);
 }
 
 // Per map: the value bytes each process had at the last read and what they decoded to.

@@ -10,6 +10,7 @@
 import { struct, offsetOf } from '../bpf/layout';
 import { lookupPercpu, numPossibleCpus, percpuStride, u64 } from '../bpf/maps';
 import { bpf, lastErrno, registerRingCallback, strerror, Ptr } from '../bpf/libbpf';
+import { RingReader } from '../bpf/ring';
 import type { ProbeSpec } from './types';
 
 const COMM_LEN = 16;
@@ -385,21 +386,34 @@ export const procevents: ProbeSpec<ProceventsRaw> = {
       return budget > 0 ? 0 : -1;
     };
 
-    const cb = registerRingCallback(onRecord);
-    const rb: Ptr = bpf.ring_buffer__new(ringMap.fd, cb.ptr, null, null);
-    if (!rb) {
-      const err = lastErrno();
-      cb.release();
-      throw new Error(`ring_buffer__new(${ringMap.name}): ${strerror(err)}`);
+    // The ring is read in place (RingReader); libbpf's consume with a callback per record is
+    // the fallback where the map cannot be mapped.
+    let ring: RingReader | null = null;
+    let cb: { ptr: Ptr; release(): void } | null = null;
+    let rb: Ptr = null;
+    try {
+      ring = new RingReader(ringMap.fd, ringMap.maxEntries);
+    } catch {
+      cb = registerRingCallback(onRecord);
+      rb = bpf.ring_buffer__new(ringMap.fd, cb.ptr, null, null);
+      if (!rb) {
+        const err = lastErrno();
+        cb.release();
+        throw new Error(`ring_buffer__new(${ringMap.name}): ${strerror(err)}`);
+      }
     }
+    const onMapped = (buf: Buffer, off: number, len: number) => onRecord(buf.subarray(off, off + len));
 
     const drain = () => {
       if (drainError) return;
       wallOffset = monoToWallMs();
       budget = DRAIN_BUDGET;
-      const rc = bpf.ring_buffer__consume(rb);
-      // A negative return is our own stop request when the budget ran out.
-      if (rc < 0 && budget > 0) drainError = new Error(`ring_buffer__consume: ${strerror(rc)}`);
+      if (ring) ring.consume(onMapped);
+      else {
+        const rc = bpf.ring_buffer__consume(rb);
+        // A negative return is our own stop request when the budget ran out.
+        if (rc < 0 && budget > 0) drainError = new Error(`ring_buffer__consume: ${strerror(rc)}`);
+      }
       // Exits whose process was not reaped in time (a zombie, or a lost free record).
       const now = Date.now();
       for (const [pid, h] of held) {
@@ -441,8 +455,9 @@ export const procevents: ProbeSpec<ProceventsRaw> = {
         if (closed) return;
         closed = true;
         clearInterval(timer);
-        bpf.ring_buffer__free(rb);
-        cb.release();
+        ring?.close();
+        if (rb) bpf.ring_buffer__free(rb);
+        cb?.release();
       },
     };
   },
