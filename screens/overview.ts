@@ -76,7 +76,17 @@ export interface OverviewInput {
   feed?: boolean; // the process area shows the exec/exit feed instead of the table
 }
 
+/**
+ * Sets a box's content without blanking its area first (blessed's default): the box repaints
+ * every cell of its area when rendered, and the blanking made each redraw cost twice.
+ */
+function setText(el: blessed.Widgets.BoxElement, s: string): void {
+  (el as unknown as { setContent(c: string, noClear: boolean): void }).setContent(s, true);
+}
+
 function place(el: blessed.Widgets.BoxElement, r: Rect): void {
+  // Moved or resized: blank where it was drawn (content is set without clearing, see below).
+  if (el.left !== r.left || el.top !== r.top || el.width !== r.width || el.height !== r.height) (el as unknown as { clearPos(): void }).clearPos();
   el.left = r.left;
   el.top = r.top;
   el.width = r.width;
@@ -149,7 +159,7 @@ export class OverviewScreen {
     const head = headerLines(input.snap, input.info, L.header.width, input.color);
     // The /proc-only banner replaces the probe line, where the probes would be listed.
     if (input.banner) head[1] = input.color ? `{yellow-fg}${escapeText(input.banner)}{/yellow-fg}` : escapeText(input.banner);
-    this.header.setContent(head.join('\n'));
+    setText(this.header, head.join('\n'));
     this.panels.forEach((b, i) => (order.includes(i) ? b.show() : b.hide()));
     order.forEach((pi, i) => {
       const p = PANELS[pi];
@@ -157,7 +167,7 @@ export class OverviewScreen {
       place(box, L.panels[i]);
       const ctx: PanelContext = { width: L.panels[i].width - 2, height: L.panels[i].height - 2, color: input.color };
       if (!input.snap) {
-        box.setContent('waiting for the first interval…');
+        setText(box, 'waiting for the first interval…');
         return;
       }
       const history = input.history.map((s) => p.select(s));
@@ -167,7 +177,7 @@ export class OverviewScreen {
       const lines = heat
         ? heatmapRows(history.map((h) => p.hist!(h)), input.intervalMs, ctx)
         : p.render(p.prepare ? p.prepare(p.select(input.snap)) : p.select(input.snap), ctx, history);
-      box.setContent(lines.slice(0, ctx.height).join('\n'));
+      setText(box, lines.slice(0, ctx.height).join('\n'));
     });
     place(this.procs, L.procs);
     const pctx = { width: L.procs.width - 2, height: L.procs.height - 2, color: input.color };
@@ -175,8 +185,8 @@ export class OverviewScreen {
       ? { title: 'exec / exit feed, newest first (e: back to the table)', lines: renderProcfeed(input.snap.procevents, pctx, input.history.map((s) => s.procevents)) }
       : processAreaLines(input.snap, pctx, input.table, input.history);
     this.procs.setLabel(` ${area.title} `);
-    this.procs.setContent(area.lines.join('\n'));
+    setText(this.procs, area.lines.join('\n'));
     place(this.footer, L.footer);
-    this.footer.setContent(input.footer);
+    setText(this.footer, input.footer);
   }
 }
