@@ -17,7 +17,7 @@ import { children, holdProcesses, processCpuNs, processRss, run, runOk, sleep, w
 import { heldBpf, listProgs, mapNames, dumpPercpu0, statsSysctl, setStatsSysctl } from './lib/bpf';
 import { BusyError, QuietOptions, QuietVerdict, RunWatch, waitQuiet } from './lib/quiet';
 import { calibrate, defaultDir, prepareFiles, removeFiles, WorkCtx, WORKLOADS } from './lib/workloads';
-import { CONFIGS, ConfigDef, ownerOf, Running, startConfig, TOOLS } from './lib/configs';
+import { CONFIGS, ConfigDef, ownerOf, Running, startConfig, startTui, TOOLS } from './lib/configs';
 import type { CostProg, CostRun, Guard, LostRun, Results, SelfRun, ThroughputBlock, TickResult } from './lib/results';
 import { renderReport } from './lib/report';
 
@@ -166,6 +166,20 @@ async function withConfig(def: ConfigDef, extra: { out?: string; nice?: number }
   };
 }
 
+async function withTui(): Promise<{ r: Running; stop: () => Promise<void> }> {
+  const r = await startTui({ root: ROOT });
+  return {
+    r,
+    stop: async () => {
+      const ids = [...r.programs().keys()];
+      const alive = r.alive();
+      await r.stop();
+      await gone(ids);
+      if (!alive) throw new Error(`the TUI died during the run: ${r.stderr().trim().slice(-800)}`);
+    },
+  };
+}
+
 // ---------------------------------------------------------------- 1. throughput
 
 async function benchThroughput(ctx: WorkCtx): Promise<void> {
@@ -255,13 +269,15 @@ async function benchCost(ctx: WorkCtx): Promise<void> {
 async function benchSelf(ctx: WorkCtx): Promise<void> {
   // Statistics on, so that probetop's BPF time is measured whether or not it holds them on itself.
   setStatsSysctl(1);
-  const scenarios: [string, number][] = [['idle', 0], ['500 sleeping processes', 500], [`${opts.procs} extra processes`, opts.procs]];
+  const base: [string, number][] = [['idle', 0], ['500 sleeping processes', 500], [`${opts.procs} extra processes`, opts.procs]];
+  // Headless (--json) and the full-screen UI a user runs (in tmux, 160x48).
+  const scenarios: ['json' | 'tui', string, number][] = [...base.map(([s, n]) => ['json', s, n] as ['json', string, number]), ...base.map(([s, n]) => ['tui', s, n] as ['tui', string, number])];
   results.self = [];
-  for (const [scenario, extra] of scenarios) {
-    const label = `self ${scenario}`;
+  for (const [ui, scenario, extra] of scenarios) {
+    const label = `self ${ui} ${scenario}`;
     const { value, guard } = await guarded(label, async () => {
       const release = await holdProcesses(ctx.forkexec, extra);
-      const { r, stop } = await withConfig(CONFIGS.find((c) => c.kind === 'probetop')!);
+      const { r, stop } = ui === 'tui' ? await withTui() : await withConfig(CONFIGS.find((c) => c.kind === 'probetop')!);
       const pid = r.pid!;
       await sleep(3000); // first ticks fill caches
       const ids = [...r.programs().keys()];
@@ -284,6 +300,7 @@ async function benchSelf(ctx: WorkCtx): Promise<void> {
       const mem = processRss(pid);
       rssMax = Math.max(rssMax, mem?.rss ?? 0);
       const v: Omit<SelfRun, keyof Guard> = {
+        ui,
         scenario,
         extraProcs: extra,
         seconds: wallNs / 1e9,
@@ -424,7 +441,7 @@ function estimateS(o: Opts): number {
   if (o.only.includes('throughput') || o.only.includes('cost')) s += 10;
   if (o.only.includes('throughput')) s += (o.pairs * o.configs.length * 2 + 1) * block;
   if (o.only.includes('cost')) s += o.costRounds * 6 * costPass;
-  if (o.only.includes('self')) s += 3 * (o.selfSeconds + 8);
+  if (o.only.includes('self')) s += 6 * (o.selfSeconds + 8);
   if (o.only.includes('lost')) s += 2 * (o.stormSeconds + 10);
   if (o.only.includes('tick')) s += o.ticks + 10;
   return s;

@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { start, stopChild, sleep } from './sys';
 import { heldBpf, HeldProg } from './bpf';
 
@@ -112,6 +112,51 @@ export async function startConfig(def: ConfigDef, p: ProbetopOptions): Promise<R
   } finally {
     fs.closeSync(devnull);
   }
+}
+
+/**
+ * Starts probetop's full-screen UI in a detached tmux session (160x48, 1 s refresh, every probe)
+ * — what a user runs — and returns once its programs are attached. Stopping kills the session
+ * (SIGHUP: probetop restores the terminal and unloads its probes).
+ */
+export async function startTui(p: ProbetopOptions): Promise<Running> {
+  const session = `probetop-bench-${process.pid}`;
+  const cli = path.join(p.root, 'dist', 'src', 'cli.js');
+  const cmd = ['exec', JSON.stringify(process.execPath), '--max-semi-space-size=4', JSON.stringify(cli), '-i', '1000', ...(p.extraArgs ?? [])].join(' ');
+  const tmux = (args: string[]) => execFileSync('tmux', args, { encoding: 'utf8' }).trim();
+  tmux(['new-session', '-d', '-s', session, '-x', '160', '-y', '48', cmd]);
+  const pid = Number(tmux(['display-message', '-p', '-t', session, '#{pane_pid}']));
+  const alive = () => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const r: Running = {
+    name: 'probetop-tui',
+    pid,
+    programs: () => heldBpf([pid]).progs,
+    alive,
+    stderr: () => {
+      try {
+        return tmux(['capture-pane', '-p', '-t', session]);
+      } catch {
+        return '';
+      }
+    },
+    stop: async () => {
+      try {
+        tmux(['kill-session', '-t', session]);
+      } catch {
+        /* already gone */
+      }
+      for (let i = 0; i < 100 && alive(); i++) await sleep(100);
+    },
+  };
+  await attached(r, 1500, 60_000);
+  return r;
 }
 
 /** Which probetop probe a program belongs to, from its name (the prefixes of bpf/<probe>.bpf.c). */

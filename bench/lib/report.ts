@@ -151,16 +151,20 @@ export function verdicts(r: Results): Verdict[] {
     const drops = l0.json?.budgetDrops ?? 0;
     judge('zero lost process events at normal priority', `${l0.kernel.lost} lost in the kernel + ${l0.json?.budgetDrops ?? 'n/a'} dropped in user space, ${l0.spawned} processes spawned`, l0.kernel.lost + drops === 0, isBusy(l0));
   }
-  // Self.
-  const self = (n: number) => r.self?.find((s) => s.extraProcs === n);
-  const idle = self(0);
-  judge('probetop CPU (user space + BPF) idle, 1 s refresh ≤ 0.5% of a core', idle ? `${f2(idle.userCpuPct)}% + ${f2(idle.bpfCpuPct)}% = ${f2(idle.userCpuPct + idle.bpfCpuPct)}%` : 'not run', idle ? idle.userCpuPct + idle.bpfCpuPct <= 0.5 : null, !!idle && isBusy(idle));
-  const s500 = self(500);
-  judge('probetop CPU with 500 sleeping processes ≤ 1.5% of a core', s500 ? `${f2(s500.userCpuPct)}% + ${f2(s500.bpfCpuPct)}% = ${f2(s500.userCpuPct + s500.bpfCpuPct)}%` : 'not run', s500 ? s500.userCpuPct + s500.bpfCpuPct <= 1.5 : null, !!s500 && isBusy(s500));
-  if (r.self?.length) {
-    const max = Math.max(...r.self.map((s) => Math.max(s.rssMaxBytes, s.hwmBytes)));
-    judge('probetop RSS ≤ 150 MB', `max ${mb(max)} (VmRSS/VmHWM, all scenarios)`, max <= 150e6, r.self.some(isBusy));
-  } else judge('probetop RSS ≤ 150 MB', 'not run', null);
+  // Self: judged on the full-screen UI (what a user runs) and on the headless mode alike.
+  for (const ui of ['json', 'tui'] as const) {
+    const name = ui === 'tui' ? 'full-screen UI' : 'headless --json';
+    const self = (n: number) => r.self?.find((s) => (s.ui ?? 'json') === ui && s.extraProcs === n);
+    const idle = self(0);
+    judge(`probetop (${name}) CPU (user space + BPF) idle, 1 s refresh ≤ 0.5% of a core`, idle ? `${f2(idle.userCpuPct)}% + ${f2(idle.bpfCpuPct)}% = ${f2(idle.userCpuPct + idle.bpfCpuPct)}%` : 'not run', idle ? idle.userCpuPct + idle.bpfCpuPct <= 0.5 : null, !!idle && isBusy(idle));
+    const s500 = self(500);
+    judge(`probetop (${name}) CPU with 500 sleeping processes ≤ 1.5% of a core`, s500 ? `${f2(s500.userCpuPct)}% + ${f2(s500.bpfCpuPct)}% = ${f2(s500.userCpuPct + s500.bpfCpuPct)}%` : 'not run', s500 ? s500.userCpuPct + s500.bpfCpuPct <= 1.5 : null, !!s500 && isBusy(s500));
+    const runs = r.self?.filter((s) => (s.ui ?? 'json') === ui) ?? [];
+    if (runs.length) {
+      const max = Math.max(...runs.map((s) => Math.max(s.rssMaxBytes, s.hwmBytes)));
+      judge(`probetop (${name}) RSS ≤ 150 MB`, `max ${mb(max)} (VmRSS/VmHWM, all scenarios)`, max <= 150e6, runs.some(isBusy));
+    } else judge(`probetop (${name}) RSS ≤ 150 MB`, 'not run', null);
+  }
   // Tick.
   if (r.tick) {
     const tot = r.tick.sampleMs.map((s, i) => s + r.tick!.buildMs[i]);
@@ -255,11 +259,11 @@ export function renderReport(r: Results): string {
   }
 
   if (r.self) {
-    out.push("### 3. probetop's own cost at 1 s refresh (`--json -i 1000 > /dev/null`)", '');
+    out.push("### 3. probetop's own cost at 1 s refresh (headless `--json -i 1000 > /dev/null`, and the full-screen UI in tmux at 160x48)", '');
     out.push(
       table(
-        ['scenario', 'window', 'user space (% of a core)', 'BPF (% of a core)', 'total', 'RSS max', 'VmHWM', 'conditions'],
-        r.self.map((s) => [s.scenario, `${f0(s.seconds)} s`, f2(s.userCpuPct), f2(s.bpfCpuPct), f2(s.userCpuPct + s.bpfCpuPct), mb(s.rssMaxBytes), mb(s.hwmBytes), isBusy(s) ? 'busy' : 'quiet']),
+        ['mode', 'scenario', 'window', 'user space (% of a core)', 'BPF (% of a core)', 'total', 'RSS max', 'VmHWM', 'conditions'],
+        r.self.map((s) => [s.ui === 'tui' ? 'full-screen UI' : 'headless --json', s.scenario, `${f0(s.seconds)} s`, f2(s.userCpuPct), f2(s.bpfCpuPct), f2(s.userCpuPct + s.bpfCpuPct), mb(s.rssMaxBytes), mb(s.hwmBytes), isBusy(s) ? 'busy' : 'quiet']),
       ),
       '',
     );

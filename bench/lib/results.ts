@@ -47,6 +47,7 @@ export interface CostRun extends Guard {
 
 /** Benchmark 3, one scenario. */
 export interface SelfRun extends Guard {
+  ui: 'json' | 'tui'; // headless --json to /dev/null, or the full-screen UI in tmux
   scenario: string;
   extraProcs: number;
   seconds: number; // measured window
