@@ -83,7 +83,9 @@ export function dumpHash(map: MapInfo): Dump {
   const { keySize, valueSize, maxEntries } = map;
   let bufs = dumpBuffers.get(map.fd);
   if (!bufs || bufs.keys.length !== keySize * maxEntries || bufs.values.length !== valueSize * maxEntries) {
-    bufs = { keys: Buffer.alloc(keySize * maxEntries), values: Buffer.alloc(valueSize * maxEntries) };
+    // Not zero-filled: pages the kernel never writes (a map far from full) stay unallocated,
+    // and only the first `count` entries are read.
+    bufs = { keys: Buffer.allocUnsafeSlow(keySize * maxEntries), values: Buffer.allocUnsafeSlow(valueSize * maxEntries) };
     dumpBuffers.set(map.fd, bufs);
   }
   const { keys, values } = bufs;
