@@ -5,6 +5,8 @@
  * and one histogram per process. Counters are cumulative; user space takes deltas.
  *
  * Variants (user space picks the first that loads and attaches):
+ *   schedinfo: one tp_btf program on sched_switch, no wakeup programs, no timestamps of its own:
+ *        the kernel's sched_info.last_queued (CONFIG_SCHED_INFO) is the enqueue time;
  *   btf: tp_btf programs, enqueue timestamps in task-local storage (no hash lookups), taken
  *        from the run-queue clock the scheduler just updated (as schedstat's run_delay is);
  *   raw: raw_tp programs, enqueue timestamps in a hash keyed by tid (kernels without tp_btf
@@ -102,6 +104,55 @@ static __always_inline void count_no_start(void)
 	st = bpf_map_lookup_elem(&rq_stats, &idx);
 	if (st)
 		st->no_start++;
+}
+
+/*
+ * ---- schedinfo variant: the enqueue time the kernel keeps itself ----
+ *
+ * With CONFIG_SCHED_INFO (SCHEDSTATS or TASK_DELAY_ACCT: every distribution kernel),
+ * enqueue_task() -> sched_info_enqueue() sets task->sched_info.last_queued to rq_clock(rq) when
+ * a task is put on a run queue and the field is 0 (wakeup, fork, and a preempted task through
+ * sched_info_depart()); sched_info_arrive() adds now - last_queued to run_delay and clears it
+ * when the task starts running. sched_info_switch() runs from prepare_task_switch(), after
+ * trace_sched_switch in __schedule(), so here next->sched_info.last_queued still holds its
+ * enqueue time, and rq->clock is the value sched_info_arrive() is about to use: the delta below
+ * is the very amount /proc/PID/schedstat's run_delay grows by at this switch.
+ *
+ * Unlike the wakeup-based variants: a queued task moved to another run queue (load balancing,
+ * affinity change) is dequeued and enqueued by the kernel; sched_info_dequeue() adds the wait so
+ * far to run_delay and last_queued restarts on the new queue's clock, so only the wait on the
+ * last queue is seen here (and the task's run_delay then exceeds what this probe sums). The
+ * wakeup variants time from the wakeup to the switch, across migrations. Enqueues that restore
+ * a task after a change of its scheduling parameters (ENQUEUE_RESTORE) keep the old stamp.
+ *
+ * On an old kernel where sched_info is compiled in but off (sched_info_on() false without delay
+ * accounting), last_queued stays 0: user space checks /proc/self/schedstat first.
+ */
+SEC("tp_btf/sched_switch")
+int BPF_PROG(rq_switch_si, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
+	__u64 queued, now;
+
+	/* Keeps the object loadable where the field does not exist; user space does not pick this
+	 * variant there. */
+	if (!bpf_core_field_exists(next->sched_info.last_queued))
+		return 0;
+	if (!next->pid || !tgid_wanted(next->tgid))
+		return 0;
+	queued = next->sched_info.last_queued;
+	if (!queued) {
+		count_no_start();
+		return 0;
+	}
+	/* user space picks this variant only where rq_clock_of() reaches the run queue's clock, the
+	 * clock of the stamp (not its bpf_ktime_get_ns() fallback: another clock). */
+	now = rq_clock_of(next);
+	/* The stamp is from this run queue's clock: an enqueue on another queue is followed by a
+	 * dequeue and a new stamp here before the task can run. Run-queue clocks differ between
+	 * CPUs, so should a stamp ever come from another CPU's queue it could be ahead: never
+	 * below 0. */
+	record(next->tgid, next, now > queued ? now - queued : 0);
+	return 0;
 }
 
 /* ---- btf variant: task-local storage, direct BTF loads ---- */

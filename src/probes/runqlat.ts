@@ -4,6 +4,7 @@
 import { struct } from '../bpf/layout';
 import { lookupPercpu, readProcMap, cstr, u64 } from '../bpf/maps';
 import { decodeHist, emptyHist, HIST_LAYOUT, Hist, trimHist } from '../model/hist';
+import type { Features } from '../bpf/features';
 import type { ProbeSpec } from './types';
 
 /** struct runqlat_cfg (bpf/runqlat.h). */
@@ -40,6 +41,22 @@ export interface RunqlatRaw {
   procMapMax: number;
 }
 
+const tpBtf = (f: Features) => (!f.btf ? 'no kernel BTF' : f.hasBtfType('btf_trace_sched_switch') ? null : 'no BTF tracepoint sched_switch');
+
+/**
+ * What the schedinfo variant needs: the kernel's own enqueue time (task->sched_info.last_queued,
+ * kept while sched_info is on) and the run-queue clock it is taken from (rq_clock_of() in
+ * bpf/common/task.bpf.h: task->se.cfs_rq->rq, CONFIG_FAIR_GROUP_SCHED).
+ */
+function schedInfoMissing(f: Features): string | null {
+  const tp = tpBtf(f);
+  if (tp) return tp;
+  if (!f.hasBtfMember('task_struct', 'sched_info') || !f.hasBtfMember('sched_info', 'last_queued')) return 'no task_struct.sched_info.last_queued in kernel BTF (CONFIG_SCHED_INFO off)';
+  if (!f.schedInfo) return 'sched_info is off (/proc/self/schedstat counts no switch-ins: delay accounting off?)';
+  if (!f.hasBtfMember('sched_entity', 'cfs_rq') || !f.hasBtfMember('cfs_rq', 'rq')) return 'run-queue clock not reachable from a task (CONFIG_FAIR_GROUP_SCHED off)';
+  return null;
+}
+
 /** Run-queue latency probe definition. */
 export const runqlat: ProbeSpec<RunqlatRaw> = {
   name: 'runqlat',
@@ -48,10 +65,18 @@ export const runqlat: ProbeSpec<RunqlatRaw> = {
   layouts: [HIST_LAYOUT, RUNQLAT_CFG, RQ_PROC, RQ_STATS],
   variants: [
     {
+      // One program on sched_switch: the kernel's sched_info.last_queued is the enqueue time.
+      // Sees only the wait on a task's last run queue when the kernel moves a queued task.
+      name: 'schedinfo',
+      programs: ['rq_switch_si'],
+      unusedMaps: ['rq_start_task', 'rq_start_tid'],
+      requires: schedInfoMissing,
+    },
+    {
       name: 'tp_btf',
       programs: ['rq_wakeup_btf', 'rq_wakeup_new_btf', 'rq_switch_btf'],
       unusedMaps: ['rq_start_tid'],
-      requires: (f) => (!f.btf ? 'no kernel BTF' : f.hasBtfType('btf_trace_sched_switch') ? null : 'no BTF tracepoint sched_switch'),
+      requires: tpBtf,
     },
     {
       name: 'raw_tp',

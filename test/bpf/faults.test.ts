@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { bpfSkipReason, spinners, sleep } from '../helpers/bpf';
+import { bpfSkipReason, runqlatVariant, spinners, sleep } from '../helpers/bpf';
 import { Sampler } from '../../src/sampler';
 import { runqlat } from '../../src/probes/runqlat';
 import { buildSnapshot } from '../../src/model/snapshot';
@@ -32,7 +32,7 @@ test('a verifier rejection and a missing tracepoint make those probes unavailabl
     assert.match(info.broken_verifier.reason!, /rejected by the BPF verifier/);
     assert.ok(info.broken_verifier.attempts[0].logTail!.some((l) => /invalid access|out of bounds|min value|R\d/.test(l)), 'the verifier log tail is kept for the probe-status view');
     assert.match(info.missing_tp.reason!, /attach|not found|No such file/i);
-    assert.equal(info.runqlat.variant, 'tp_btf');
+    assert.equal(info.runqlat.variant, runqlatVariant());
     const a = sampler.sample();
     await spinners(4, 400).done;
     const b = sampler.sample();

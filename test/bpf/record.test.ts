@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { bpfSkipReason } from '../helpers/bpf';
+import { bpfSkipReason, runqlatVariant } from '../helpers/bpf';
 import { readRecording } from '../../src/record/reader';
 import { replaySnapshots } from '../../src/replay';
 import { buildSnapshot } from '../../src/model/snapshot';
@@ -25,7 +25,7 @@ test('probetop record: 5 s of CPU contention, replayed equal to live', { skip: s
   const rec = readRecording(out);
   assert.equal(rec.stoppedEarly, null);
   assert.equal(rec.header.intervalMs, 500);
-  assert.equal(rec.header.variants.runqlat, 'tp_btf');
+  assert.equal(rec.header.variants.runqlat, runqlatVariant());
   assert.ok(rec.samples.length >= 10, `${rec.samples.length} samples`);
   const replayed = replaySnapshots(rec);
   const live = rec.samples.slice(1).map((s, i) => buildSnapshot(s, rec.samples[i]));

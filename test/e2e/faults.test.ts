@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { bpfSkipReason, loadedProgIds, idMarks, leakedSince, sleep } from '../helpers/bpf';
+import { bpfSkipReason, loadedProgIds, idMarks, leakedSince, runqlatVariant, sleep } from '../helpers/bpf';
 import { haveTmux, TmuxApp, CLI } from '../helpers/tmux';
 import { unsafeObjectReason, BPF_DIR } from '../../src/probes/load';
 
@@ -61,7 +61,7 @@ test('kill -9: the kernel releases every program and link with the file descript
   const marks = idMarks();
   const app = new TmuxApp([]);
   try {
-    await app.waitFor(/runqlat tp_btf/);
+    await app.waitFor(new RegExp(`runqlat ${runqlatVariant()}`));
     assert.ok(loadedProgIds().some((id) => id > marks.prog), 'programs were loaded');
     process.kill(app.pid(), 'SIGKILL');
     await clean(marks);

@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { bpfSkipReason, idMarks, leakedSince, spinners } from '../helpers/bpf';
+import { bpfSkipReason, idMarks, leakedSince, runqlatVariant, spinners } from '../helpers/bpf';
 import { haveTmux, TmuxApp } from '../helpers/tmux';
 
 const skip = bpfSkipReason() ?? (haveTmux() ? null : 'tmux not installed');
@@ -14,7 +14,7 @@ test('live: the histogram fills under CPU contention, then q quits cleanly', { s
   const marks = idMarks();
   const app = new TmuxApp(['--interval', '500']);
   try {
-    await app.waitFor(/runqlat tp_btf/);
+    await app.waitFor(new RegExp(`runqlat ${runqlatVariant()}`));
     const load = spinners(4, 2500);
     // Contention shows as waits in the milliseconds; sorted by run-queue wait (R), a spinner
     // that waited 100+ ms per second tops the table.
@@ -44,7 +44,7 @@ for (const [how, act, code] of [
     const marks = idMarks();
     const app = new TmuxApp([]);
     try {
-      await app.waitFor(/runqlat tp_btf/);
+      await app.waitFor(new RegExp(`runqlat ${runqlatVariant()}`));
       act(app);
       assert.equal(await app.exitCode(), code);
       assert.doesNotMatch(app.screen(), /Run-queue latency/);

@@ -4,6 +4,7 @@
 import { execFileSync, spawn, ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import { detectFeatures } from '../../src/bpf/features';
+import { runqlat } from '../../src/probes/runqlat';
 
 /** Why BPF tests cannot run here, or null when they can (printed by the skipping test). */
 export function bpfSkipReason(): string | null {
@@ -12,6 +13,12 @@ export function bpfSkipReason(): string | null {
   if (!f.btf) return 'BPF not possible: the kernel has no BTF (/sys/kernel/btf/vmlinux)';
   if (!fs.existsSync('/proc/sys/kernel/unprivileged_bpf_disabled')) return 'BPF not possible: kernel built without CONFIG_BPF_SYSCALL';
   return null;
+}
+
+/** The runqlat variant the loader picks on this kernel: the first whose feature test passes (schedinfo, else tp_btf). */
+export function runqlatVariant(): string {
+  const f = detectFeatures();
+  return runqlat.variants.find((v) => v.requires(f) === null)?.name ?? 'none';
 }
 
 /** Ids of every BPF program loaded in the kernel now (bpftool). */
@@ -34,6 +41,80 @@ export function spinners(n: number, ms: number): { pids: number[]; done: Promise
   }
   const done = Promise.all(children.map((c) => new Promise<void>((r) => c.on('exit', () => r())))).then(() => undefined);
   return { pids: children.map((c) => c.pid!), done, children };
+}
+
+/** Pinned spinners that wait for a go, then spin, then sit idle until killed (pinnedSpinners). */
+export interface GatedSpinners {
+  pids: number[];
+  ready: Promise<void>; // every one has started and waits for go()
+  go(): void; // start spinning
+  spun: Promise<void>; // every one has stopped spinning and sleeps
+  kill(): Promise<void>; // SIGKILL and reap
+}
+
+/**
+ * Starts `n` node processes pinned to CPU `cpu` (taskset) that each wait for a line on stdin,
+ * spin for `ms` milliseconds, then sleep until killed: their run-queue waits all fall between
+ * go() and `spun`, and /proc/PID/task/TID/schedstat can be read while they still exist.
+ */
+export function pinnedSpinners(n: number, ms: number, cpu: number): GatedSpinners {
+  const script = `process.stdout.write('r');process.stdin.once('data',()=>{const end=Date.now()+${ms};while(Date.now()<end){}process.stdout.write('s');process.stdin.pause();setInterval(()=>{},1<<30);});`;
+  const children: ChildProcess[] = [];
+  const ready: Promise<void>[] = [];
+  const spun: Promise<void>[] = [];
+  for (let i = 0; i < n; i++) {
+    const c = spawn('taskset', ['-c', String(cpu), process.execPath, '-e', script], { stdio: ['pipe', 'pipe', 'ignore'] });
+    children.push(c);
+    let out = '';
+    const seen = (ch: string) => new Promise<void>((res, rej) => {
+      c.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes(ch)) res();
+      });
+      c.on('exit', (code) => rej(new Error(`pinned spinner exited (${code}) before '${ch}'`)));
+    });
+    ready.push(seen('r'));
+    spun.push(seen('s'));
+  }
+  const all = (ps: Promise<void>[]) => {
+    const p = Promise.all(ps).then(() => undefined);
+    p.catch(() => undefined); // a test that fails early kills them unawaited: no unhandled rejection
+    return p;
+  };
+  return {
+    pids: children.map((c) => c.pid!),
+    ready: all(ready),
+    go: () => children.forEach((c) => c.stdin!.write('go\n')),
+    spun: all(spun),
+    kill: () => all(children.map((c) => new Promise<void>((res) => {
+      if (c.exitCode !== null || c.signalCode !== null) return res();
+      c.on('exit', () => res());
+      c.kill('SIGKILL');
+    }))),
+  };
+}
+
+/** Run-queue wait of every thread of process `pid` so far, ns: the sum of the 2nd fields of /proc/PID/task/TID/schedstat. */
+export function runDelayNs(pid: number): number {
+  let sum = 0;
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    try {
+      sum += Number(fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[1]);
+    } catch {
+      /* the thread exited meanwhile */
+    }
+  }
+  return sum;
+}
+
+/** True when taskset (util-linux) is installed. */
+export function haveTaskset(): boolean {
+  try {
+    execFileSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Resolves after `ms` milliseconds. */
