@@ -115,6 +115,13 @@ export function verdicts(r: Results): Verdict[] {
     const mine = pt.filter((c) => c.owner === cp.owner && c.attach === cp.attach && c.ns.n);
     const theirs = cp.toolAttaches.map((a) => cost.find((c) => c.config === cp.tool && c.attach === a && c.ns.n));
     const label = `${cp.owner} ${cp.attach} ≤ 0.8× libbpf-tools ${cp.tool}`;
+    // The probe ran (its other programs counted events) but has no program on this event at
+    // all (runqlat's schedinfo variant reads the enqueue time the kernel keeps): 0 ns.
+    const probeRan = pt.some((c) => c.owner === cp.owner && c.ns.n);
+    if (r.cost && !mine.length && probeRan && theirs.every(Boolean)) {
+      judge(label, `no ${cp.owner} program on ${cp.attach} (0 ns) vs ${f0(theirs.reduce((s, c) => s + c!.ns.median, 0))} ns`, true, costBusy(['probetop', cp.tool]));
+      continue;
+    }
     if (!mine.length || theirs.some((t) => !t)) {
       judge(label, !r.cost ? 'cost benchmark not run' : !mine.length ? `no probetop ${cp.owner} program ran on ${cp.attach}` : `no ${cp.tool} program ran on ${cp.toolAttaches.join('+')}`, null);
       continue;
@@ -130,6 +137,10 @@ export function verdicts(r: Results): Verdict[] {
     ['fork/exec/exit ≤ 1 µs (each probetop program)', ['sched_process_fork', 'task_newtask', 'sched_process_exec', 'sched_process_exit', 'sched_process_free'], 1000],
   ] as [string, string[], number][]) {
     const ps = pt.filter((c) => attaches.includes(c.attach) && c.ns.n);
+    if (!ps.length && r.cost && attaches.includes('sched_wakeup') && pt.some((c) => c.owner === 'runqlat' && c.ns.n)) {
+      judge(label, 'no probetop program on wakeups (runqlat reads the enqueue time the kernel keeps at sched_switch)', true, costBusy(['probetop']));
+      continue;
+    }
     if (!ps.length) {
       judge(label, r.cost ? 'no probetop program ran there' : 'cost benchmark not run', null);
       continue;
