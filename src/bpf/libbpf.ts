@@ -70,6 +70,8 @@ export interface Libbpf {
   vsnprintf(buf: Buffer, size: number, fmt: Ptr, ap: Ptr): number;
   close(fd: number): number;
   malloc_trim(pad: number): number;
+  mmap(addr: null, length: number, prot: number, flags: number, fd: number, offset: number): Ptr;
+  munmap(addr: Ptr, length: number): number;
 }
 
 const DECLS: Record<keyof Libbpf, string> = {
@@ -109,9 +111,11 @@ const DECLS: Record<keyof Libbpf, string> = {
   vsnprintf: 'int vsnprintf(void *buf, size_t size, void *fmt, void *ap)',
   close: 'int close(int fd)',
   malloc_trim: 'int malloc_trim(size_t pad)',
+  mmap: 'void *mmap(void *addr, size_t length, int prot, int flags, int fd, long offset)',
+  munmap: 'int munmap(void *addr, size_t length)',
 };
 
-const LIBC_FUNCS = new Set<keyof Libbpf>(['vsnprintf', 'close', 'malloc_trim']);
+const LIBC_FUNCS = new Set<keyof Libbpf>(['vsnprintf', 'close', 'malloc_trim', 'mmap', 'munmap']);
 const bound: Partial<Record<keyof Libbpf, Fn>> = {};
 
 /** The bound libbpf functions; throws a readable error when libbpf.so.1 is missing. */
@@ -168,6 +172,26 @@ export function copyOut(ptr: Ptr, len: number): Buffer {
 /** A writable Uint8Array over native memory (for .rodata before load). */
 export function viewOf(ptr: Ptr, len: number): Uint8Array {
   return new Uint8Array(koffi.view(ptr, len));
+}
+
+/**
+ * Maps `len` bytes of a BPF_F_MMAPABLE map's fd, shared and writable; returns a Buffer over the
+ * mapping and the function that unmaps it (after which the Buffer must not be touched).
+ */
+export function mmapShared(fd: number, len: number): { buf: Buffer; unmap(): void } {
+  const PROT_READ = 1, PROT_WRITE = 2, MAP_SHARED = 1;
+  const p = bpf.mmap(null, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  const err = koffi.errno();
+  const addr = p === null ? 0n : BigInt(koffi.address(p));
+  if (addr === 0n || addr === 0xffffffffffffffffn) throw new Error(`mmap of BPF map fd ${fd}: ${strerror(err)}`); // MAP_FAILED
+  let mapped = true;
+  return {
+    buf: Buffer.from(koffi.view(p, len)),
+    unmap() {
+      if (mapped) bpf.munmap(p, len);
+      mapped = false;
+    },
+  };
 }
 
 /** libbpf message levels (enum libbpf_print_level). */
