@@ -3,7 +3,7 @@
  * (bpf/biolatency.bpf.c).
  */
 import { struct, offsetOf } from '../bpf/layout';
-import { deleteKey, dumpPercpuArray, hashKeys, lookupPercpu, mmapArray, pidAlive, readProcMap, cstr, u64, numPossibleCpus, percpuStride } from '../bpf/maps';
+import { deleteKey, dumpHash, dumpPercpuArray, hashKeys, lookupPercpu, mmapArray, pidAlive, readProcMap, cstr, u64, numPossibleCpus, percpuStride } from '../bpf/maps';
 import { decodeHist, emptyHist, HIST_LAYOUT, Hist, trimHist } from '../model/hist';
 import { BlockNames, devString } from '../procfs/disks';
 import type { ProbeSpec } from './types';
@@ -201,7 +201,7 @@ export const biolatency: ProbeSpec<BiolatencyRaw> = {
     const commOff = offsetOf(BIOLAT_PROC, 'comm');
     const slotCopy = Buffer.alloc(BIOLAT_PROC_SLOT.size);
     const slotKey = Buffer.alloc(4);
-    // Process slots by tgid (little-endian host, as BPF needs): a typed array scans fastest.
+    // The tgid of each process slot (little-endian host, as BPF needs).
     const procTgids = procSlots && new Uint32Array(procSlots.buf.buffer, procSlots.buf.byteOffset, procSlots.buf.length >> 2);
     // Disk slots in use: found by one batch over every slot and CPU (which grows with the CPU
     // count) while the programs' count of claims changes; else looked up one by one. A claim is
@@ -274,11 +274,16 @@ export const biolatency: ProbeSpec<BiolatencyRaw> = {
         };
         let slotsUsed = 0;
         if (procSlots) {
+          // The slots claimed are the keys of proc_owners (a claim inserts the key before it
+          // writes the tgid; freeing clears the tgid before it deletes the key): one batch
+          // read, where scanning every slot's tgid would touch every page of the array.
           const { buf, elemSize, count } = procSlots;
-          const step = elemSize >> 2;
-          for (let i = 0, off = 0; i < count; i++, off += elemSize) {
-            const pid = procTgids![i * step];
-            if (pid === 0) continue;
+          const owners = dumpHash(procOwnerMap!);
+          for (let j = 0; j < owners.count; j++) {
+            const i = owners.keys.readUInt32LE(j * owners.keySize);
+            const off = i * elemSize;
+            const pid = i < count ? procTgids![off >> 2] : 0;
+            if (pid === 0) continue; // being claimed
             slotsUsed++;
             // A copy, as a syscall would make: the programs keep adding while we decode.
             buf.copy(slotCopy, 0, off, off + slotCopy.length);
