@@ -184,6 +184,26 @@ export function viewOf(ptr: Ptr, len: number): Uint8Array {
   return new Uint8Array(koffi.view(ptr, len));
 }
 
+/**
+ * Maps `len` bytes of a BPF_F_MMAPABLE map's fd, shared and writable; returns a Buffer over the
+ * mapping and the function that unmaps it (after which the Buffer must not be touched).
+ */
+export function mmapShared(fd: number, len: number): { buf: Buffer; unmap(): void } {
+  const PROT_READ = 1, PROT_WRITE = 2, MAP_SHARED = 1;
+  const p = bpf.mmap(null, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  const err = koffi.errno();
+  const addr = p === null ? 0n : BigInt(koffi.address(p));
+  if (addr === 0n || addr === 0xffffffffffffffffn) throw new Error(`mmap of BPF map fd ${fd}: ${strerror(err)}`); // MAP_FAILED
+  let mapped = true;
+  return {
+    buf: Buffer.from(koffi.view(p, len)),
+    unmap() {
+      if (mapped) bpf.munmap(p, len);
+      mapped = false;
+    },
+  };
+}
+
 /** libbpf message levels (enum libbpf_print_level). */
 export const PrintLevel = { WARN: 0, INFO: 1, DEBUG: 2 } as const;
 

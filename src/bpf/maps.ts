@@ -2,7 +2,7 @@
  * Reading BPF maps from user space: per-CPU values, whole hash maps (batched), deletes.
  */
 import fs from 'node:fs';
-import { bpf, strerror } from './libbpf';
+import { bpf, mmapShared, strerror } from './libbpf';
 import type { MapInfo } from './object';
 
 let possibleCpus = 0;
@@ -52,6 +52,7 @@ export function lookup(map: MapInfo, key: Buffer, value: Buffer): boolean {
 /** Forgets the reusable dump buffers of a map fd (call when the map is closed: fds are reused). */
 export function releaseDumpBuffers(fd: number): void {
   dumpBuffers.delete(fd);
+  percpuDumpBuffers.delete(fd);
   batchUnsupported.delete(fd);
 }
 
@@ -101,6 +102,63 @@ export function dumpHash(map: MapInfo): Dump {
     count++;
   }
   return { count, keys, values, keySize, valueSize };
+}
+
+/** A BPF_F_MMAPABLE array mapped into this process: entry i at i * elemSize of `buf`. */
+export interface MappedArray {
+  buf: Buffer; // shared with the kernel: copy an entry before decoding counters that change
+  elemSize: number; // roundup(value_size, 8)
+  count: number;
+  /** Unmaps (before the map is closed; `buf` must not be used after). */
+  unmap(): void;
+}
+
+/** Maps a BPF_F_MMAPABLE array (5.5+): reading it costs no syscall. */
+export function mmapArray(map: MapInfo): MappedArray {
+  const elemSize = percpuStride(map.valueSize);
+  const m = mmapShared(map.fd, elemSize * map.maxEntries);
+  return { buf: m.buf, elemSize, count: map.maxEntries, unmap: m.unmap };
+}
+
+/** Every entry of a per-CPU array: entry i's copy on CPU c is `values` at (i * cpus + c) * stride. */
+export interface PercpuDump {
+  count: number;
+  values: Buffer;
+  stride: number; // roundup(value_size, 8)
+  cpus: number; // possible CPUs
+}
+
+const percpuDumpBuffers = new Map<number, { keys: Buffer; values: Buffer }>();
+
+/**
+ * Reads a whole per-CPU array: one BPF_MAP_LOOKUP_BATCH (5.6+) for every index, falling back to
+ * one lookup per index. Each entry takes roundup(value_size, 8) x possible CPUs bytes. The
+ * returned buffer is reused by the next dump of the same map: decode before calling again.
+ */
+export function dumpPercpuArray(map: MapInfo): PercpuDump {
+  const stride = percpuStride(map.valueSize);
+  const cpus = numPossibleCpus();
+  const entry = stride * cpus;
+  let bufs = percpuDumpBuffers.get(map.fd);
+  if (!bufs || bufs.values.length !== entry * map.maxEntries) {
+    bufs = { keys: Buffer.alloc(map.keySize * map.maxEntries), values: Buffer.alloc(entry * map.maxEntries) };
+    percpuDumpBuffers.set(map.fd, bufs);
+  }
+  const { keys, values } = bufs;
+  if (!batchUnsupported.has(map.fd)) {
+    const r = dumpBatch({ ...map, valueSize: entry }, keys, values);
+    // An array returns its entries in index order: entry i at i.
+    if (r >= 0) return { count: r, values, stride, cpus };
+    batchUnsupported.add(map.fd);
+  }
+  const key = Buffer.alloc(4);
+  let count = 0;
+  for (let i = 0; i < map.maxEntries; i++) {
+    key.writeUInt32LE(i, 0);
+    if (!lookupPercpu(map, key, values.subarray(i * entry, (i + 1) * entry))) break;
+    count++;
+  }
+  return { count, values, stride, cpus };
 }
 
 /**
