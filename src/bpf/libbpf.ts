@@ -169,39 +169,36 @@ export function copyOut(ptr: Ptr, len: number): Buffer {
   return Buffer.from(new Uint8Array(koffi.view(ptr, len)));
 }
 
-/** An ArrayBuffer over native memory (no copy; valid while the memory is). */
-export function nativeView(ptr: Ptr, len: number): ArrayBuffer {
-  return koffi.view(ptr, len) as ArrayBuffer;
-}
-
-/** True for mmap's MAP_FAILED ((void *)-1) or NULL. */
-export function mapFailed(ptr: Ptr): boolean {
-  return !ptr || koffi.address(ptr) === 0xffffffffffffffffn;
-}
-
 /** A writable Uint8Array over native memory (for .rodata before load). */
 export function viewOf(ptr: Ptr, len: number): Uint8Array {
   return new Uint8Array(koffi.view(ptr, len));
 }
 
 /**
- * Maps `len` bytes of a BPF_F_MMAPABLE map's fd, shared and writable; returns a Buffer over the
- * mapping and the function that unmaps it (after which the Buffer must not be touched).
+ * Maps `len` bytes of a BPF map's fd at `offset` (shared; writable or read-only); returns an
+ * ArrayBuffer over the mapping and the function that unmaps it (after which the memory must not
+ * be touched). Throws when the kernel refuses.
  */
-export function mmapShared(fd: number, len: number): { buf: Buffer; unmap(): void } {
+export function mapFd(fd: number, len: number, offset = 0, writable = true): { view: ArrayBuffer; unmap(): void } {
   const PROT_READ = 1, PROT_WRITE = 2, MAP_SHARED = 1;
-  const p = bpf.mmap(null, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  const p = bpf.mmap(null, len, writable ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED, fd, offset);
   const err = koffi.errno();
   const addr = p === null ? 0n : BigInt(koffi.address(p));
   if (addr === 0n || addr === 0xffffffffffffffffn) throw new Error(`mmap of BPF map fd ${fd}: ${strerror(err)}`); // MAP_FAILED
   let mapped = true;
   return {
-    buf: Buffer.from(koffi.view(p, len)),
+    view: koffi.view(p, len) as ArrayBuffer,
     unmap() {
       if (mapped) bpf.munmap(p, len);
       mapped = false;
     },
   };
+}
+
+/** Maps a whole BPF_F_MMAPABLE map (see mapFd), as a Buffer. */
+export function mmapShared(fd: number, len: number): { buf: Buffer; unmap(): void } {
+  const m = mapFd(fd, len);
+  return { buf: Buffer.from(m.view), unmap: m.unmap };
 }
 
 /** libbpf message levels (enum libbpf_print_level). */

@@ -12,21 +12,16 @@
  * position modulo the data size is the offset. Loads of the positions and of a record's length
  * are Atomics (acquire), the store of the consumer position too (release).
  */
-import { bpf, lastErrno, mapFailed, nativeView, Ptr, strerror } from './libbpf';
+import { mapFd } from './libbpf';
 import { clockInfo } from '../procfs/procs';
 
-const PROT_READ = 1;
-const PROT_WRITE = 2;
-const MAP_SHARED = 1;
 const BUSY_BIT = 0x80000000;
 const DISCARD_BIT = 0x40000000;
 const HDR = 8;
 
 /** A mapped ring buffer: consume() calls back once per record, on the mapped bytes. */
 export class RingReader {
-  private consPtr: Ptr;
-  private prodPtr: Ptr;
-  private readonly page: number;
+  private readonly unmaps: (() => void)[] = [];
   private readonly cons: BigUint64Array;
   private readonly prod: BigUint64Array;
   private readonly data: Buffer;
@@ -35,20 +30,21 @@ export class RingReader {
 
   /** Maps the ring buffer map `fd` of `size` bytes (its max_entries); throws when it cannot. */
   constructor(fd: number, readonly size: number) {
-    this.page = clockInfo().pageSize;
-    this.consPtr = bpf.mmap(null, this.page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    if (mapFailed(this.consPtr)) throw new Error(`mmap of ring buffer consumer page: ${strerror(lastErrno())}`);
-    this.prodPtr = bpf.mmap(null, this.page + 2 * size, PROT_READ, MAP_SHARED, fd, this.page);
-    if (mapFailed(this.prodPtr)) {
-      const err = lastErrno();
-      bpf.munmap(this.consPtr, this.page);
-      throw new Error(`mmap of ring buffer data: ${strerror(err)}`);
+    const page = clockInfo().pageSize;
+    const consumer = mapFd(fd, page, 0, true);
+    this.unmaps.push(consumer.unmap);
+    let ring;
+    try {
+      ring = mapFd(fd, page + 2 * size, page, false);
+    } catch (e) {
+      consumer.unmap();
+      throw e;
     }
-    this.cons = new BigUint64Array(nativeView(this.consPtr, 8));
-    const all = nativeView(this.prodPtr, this.page + 2 * size);
-    this.prod = new BigUint64Array(all, 0, 1);
-    this.data = Buffer.from(all, this.page, 2 * size);
-    this.words = new Int32Array(all, this.page, (2 * size) / 4);
+    this.unmaps.push(ring.unmap);
+    this.cons = new BigUint64Array(consumer.view, 0, 1);
+    this.prod = new BigUint64Array(ring.view, 0, 1);
+    this.data = Buffer.from(ring.view, page, 2 * size);
+    this.words = new Int32Array(ring.view, page, (2 * size) / 4);
   }
 
   /**
@@ -84,7 +80,6 @@ export class RingReader {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    bpf.munmap(this.prodPtr, this.page + 2 * this.size);
-    bpf.munmap(this.consPtr, this.page);
+    for (const u of this.unmaps.splice(0)) u();
   }
 }
