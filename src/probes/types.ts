@@ -23,8 +23,8 @@ export interface ProbeOptions {
   offcpuStackWalksPerSec?: number; // per-CPU stack budget, walks/s (default 50; 0 = no limit)
   offcpuUserStacks?: boolean; // capture user stacks (default true)
   offcpuVerifySites?: boolean; // tests: also walk on cache hits and count mismatches
-  bioQueued?: boolean;
-  mapMaxEntries?: Record<string, number>; // map name -> max entries (tests fill maps on purpose) // biolatency: time block I/O from insertion into the I/O scheduler (biolatency -Q)
+  bioQueued?: boolean; // biolatency: time block I/O from insertion into the I/O scheduler (biolatency -Q)
+  mapMaxEntries?: Record<string, number>; // map name -> max entries (tests fill maps on purpose)
   [k: string]: unknown;
 }
 
