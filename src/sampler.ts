@@ -13,7 +13,7 @@ import { readSystem } from './procfs/system';
 import { fault } from './faults';
 import { ProcCache, RanHint, readProcs } from './procfs/procs';
 import type { RunqlatRaw } from './probes/runqlat';
-import { setLivePids } from './bpf/maps';
+import { newTick, setLivePids, sweepDead } from './bpf/maps';
 import { enableBpfStats, disableBpfStats, progStats, ProgStats } from './bpf/stats';
 
 /** How the sampler is set up. */
@@ -97,12 +97,14 @@ export class Sampler {
   sample(): Sample {
     // The run-queue probe first: it sees every process that was switched in, which tells the
     // /proc reader which processes did not run and need not be read.
+    newTick();
     const names = this.names();
     const early = names.includes('runqlat') ? this.readProbe('runqlat') : undefined;
     // /proc next: the probes' readers drop map entries of processes that are gone, and the
     // list of live processes answers that without a kill(pid, 0) per entry and probe.
     const procs = readProcs(this.procCache, this.ranHint(early));
     setLivePids(procs.procs);
+    sweepDead();
     const probes: ProbesRaw = {};
     for (const name of names) (probes as Record<string, ProbeSample<unknown>>)[name] = name === 'runqlat' && early ? early : this.readProbe(name);
     const bpfStats: Record<string, ProgStats[]> = {};
@@ -184,5 +186,6 @@ export class Sampler {
     disableBpfStats();
     this.procCache.close();
     setLivePids(null);
+    sweepDead(); // without a listing: forgets what was pending
   }
 }

@@ -56,6 +56,7 @@ export interface Libbpf {
   bpf_map_update_elem(fd: number, key: Buffer, value: Buffer, flags: number): number;
   bpf_map_delete_elem(fd: number, key: Buffer): number;
   bpf_map_get_next_key(fd: number, key: Buffer | null, next: Buffer): number;
+  bpf_map_delete_batch(fd: number, keys: Buffer, count: number[], opts: null): number;
   bpf_map_lookup_batch(
     fd: number, inBatch: Buffer | null, outBatch: Buffer, keys: Buffer, values: Buffer,
     count: number[], opts: null): number;
@@ -98,6 +99,7 @@ const DECLS: Record<keyof Libbpf, string> = {
   bpf_map_update_elem: 'int bpf_map_update_elem(int fd, const void *key, const void *value, uint64_t flags)',
   bpf_map_delete_elem: 'int bpf_map_delete_elem(int fd, const void *key)',
   bpf_map_get_next_key: 'int bpf_map_get_next_key(int fd, const void *key, void *next)',
+  bpf_map_delete_batch: 'int bpf_map_delete_batch(int fd, void *keys, _Inout_ uint32_t *count, void *opts)',
   bpf_map_lookup_batch:
     'int bpf_map_lookup_batch(int fd, void *in_batch, void *out_batch, void *keys, void *values, _Inout_ uint32_t *count, void *opts)',
   bpf_prog_get_info_by_fd: 'int bpf_obj_get_info_by_fd(int fd, void *info, _Inout_ uint32_t *len)',

@@ -62,6 +62,40 @@ export function deleteKey(map: MapInfo, key: Buffer): void {
   if (rc < 0 && -rc !== 2) throw new Error(`delete in ${map.name}: ${strerror(rc)}`);
 }
 
+const batchDeleteUnsupported = new Set<number>();
+
+/**
+ * Deletes many keys, in one BPF_MAP_DELETE_BATCH syscall where the kernel has it (5.6+) — under
+ * a fork storm the entries of thousands of exited processes go each second. Absent keys are
+ * skipped (the batch stops at one; it resumes after it).
+ */
+export function deleteKeys(map: MapInfo, keys: readonly Buffer[]): void {
+  if (!keys.length) return;
+  let done = 0;
+  if (!batchDeleteUnsupported.has(map.fd)) {
+    const all = Buffer.concat(keys as Buffer[]);
+    const size = map.keySize;
+    while (done < keys.length) {
+      const count = [keys.length - done];
+      const rc = bpf.bpf_map_delete_batch(map.fd, all.subarray(done * size), count, null);
+      done += count[0];
+      if (rc >= 0) return;
+      const err = -rc;
+      if (err === 2) {
+        done++; // that key was gone already
+        continue;
+      }
+      if (err === 22 || err === 95 || err === 524) {
+        batchDeleteUnsupported.add(map.fd); // EINVAL/EOPNOTSUPP/ENOTSUPP: one by one
+        break;
+      }
+      throw new Error(`batch delete in ${map.name}: ${strerror(err)}`);
+    }
+    if (done >= keys.length) return;
+  }
+  for (let i = done; i < keys.length; i++) deleteKey(map, keys[i]);
+}
+
 /** Every entry of a hash map, as parallel arrays of key and value bytes. */
 export interface Dump {
   count: number;
@@ -217,6 +251,16 @@ let livePids: Set<number> | null = null;
 /** The processes /proc listed this tick: pidAlive() answers from them before asking the kernel. */
 export function setLivePids(procs: readonly { pid: number }[] | null): void {
   livePids = procs ? new Set(procs.map((p) => p.pid)) : null;
+  asked.clear();
+}
+
+// Answers about pids not in the list, for one tick: every per-process map asks about the same
+// exited pids.
+const asked = new Map<number, boolean>();
+
+/** Starts a tick: answers pidAlive() gave about unlisted pids are asked again. */
+export function newTick(): void {
+  asked.clear();
 }
 
 /** True while a process with this pid exists (a zombie too: its counts are not final yet). */
@@ -225,7 +269,38 @@ export function pidAlive(pid: number): boolean {
   // Not listed: gone, or born after /proc was read — only the kernel can tell. Asked through
   // /proc rather than kill(pid, 0): a dead pid makes kill() throw, and under a fork storm the
   // exceptions cost more than the rest of the read.
-  return fs.existsSync(`/proc/${pid}`);
+  let a = asked.get(pid);
+  if (a === undefined) asked.set(pid, (a = fs.existsSync(`/proc/${pid}`)));
+  return a;
+}
+
+// Per-process map entries whose pid was not in the /proc listing when they were read.
+let suspects: { map: MapInfo; pid: number; key: Buffer }[] = [];
+
+/**
+ * After a new /proc listing (setLivePids): deletes the per-process map entries read since the
+ * previous listing whose process is not in this one — they exited (a process born after the
+ * previous listing is in this one). Their final counts were read before: a process's entry goes
+ * one tick after its exit, with no syscall per pid to find out.
+ */
+export function sweepDead(): void {
+  const pending = suspects;
+  suspects = [];
+  if (!livePids) return;
+  const byMap = new Map<MapInfo, Buffer[]>();
+  for (const s of pending) {
+    if (livePids.has(s.pid)) continue;
+    const l = byMap.get(s.map) ?? [];
+    l.push(s.key);
+    byMap.set(s.map, l);
+  }
+  for (const [map, keys] of byMap) {
+    try {
+      deleteKeys(map, keys);
+    } catch {
+      /* the probe was closed since: nothing left to clean */
+    }
+  }
 }
 
 // Per map: the value bytes each process had at the last read and what they decoded to.
@@ -252,9 +327,14 @@ export function readProcMap<T>(map: MapInfo, decode: (pid: number, values: Buffe
     if (!c || !c.raw.equals(bytes)) c = { raw: Buffer.from(bytes), value: decode(pid, d.values, off) };
     next.set(pid, c);
     procs.push(c.value as T);
-    if (pid !== 0 && !pidAlive(pid)) gone.push(d.keys.subarray(i * d.keySize, (i + 1) * d.keySize));
+    if (pid === 0) continue;
+    // Not in the last /proc listing: exited, or born since. Decided by the next listing (see
+    // sweepDead) rather than asked now: under a fork storm that is thousands of syscalls a tick.
+    if (livePids) {
+      if (!livePids.has(pid)) suspects.push({ map, pid, key: Buffer.from(d.keys.subarray(i * d.keySize, (i + 1) * d.keySize)) });
+    } else if (!pidAlive(pid)) gone.push(d.keys.subarray(i * d.keySize, (i + 1) * d.keySize));
   }
   procMapCache.set(map.fd, next);
-  for (const k of gone) deleteKey(map, k);
+  deleteKeys(map, gone);
   return { procs, size: d.count };
 }

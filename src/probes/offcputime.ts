@@ -12,7 +12,7 @@
 import { struct, offsetOf } from '../bpf/layout';
 import { bpf } from '../bpf/libbpf';
 import type { MapInfo } from '../bpf/object';
-import { dumpHash, lookupPercpu, lookup, deleteKey, cstr, u64, pidAlive } from '../bpf/maps';
+import { dumpHash, lookupPercpu, lookup, deleteKey, deleteKeys, cstr, u64, pidAlive } from '../bpf/maps';
 import { decodeHist, emptyHist, HIST_LAYOUT, HIST_SLOTS, Hist, trimHist } from '../model/hist';
 import { kernelRanges } from '../symbols/kallsyms';
 import { detectFeatures } from '../bpf/features';
@@ -342,7 +342,7 @@ class OffcpuReader {
       // An exited process blocks no more: its final totals are in this reading.
       if (!isAlive(pid)) gone.push(d.keys.subarray(i * d.keySize, (i + 1) * d.keySize));
     }
-    for (const k of gone) deleteKey(this.procs, k);
+    deleteKeys(this.procs, gone);
     return out;
   }
 

@@ -53,3 +53,30 @@ test('sampler: sleepers are not read, bursty and spinning processes keep exact C
     s.close();
   }
 });
+
+test('sampler: per-process map entries of exited processes are removed by the next /proc listing', { skip: skip ?? false }, async () => {
+  const s = new Sampler({ disable: ['offcputime', 'biolatency', 'procevents'] });
+  try {
+    s.start();
+    s.sample();
+    // 300 processes that run and exit: each gets run-queue and page-cache map entries.
+    const r = spawn('bash', ['-c', 'for ((i=0;i<300;i++)); do /bin/true; done']);
+    await new Promise((res) => r.on('close', res));
+    const counts = () => {
+      const x = s.sample();
+      const p = x.probes.runqlat;
+      const rq = p?.status === 'ok' ? p.data.procs : [];
+      return { size: rq.length, dead: rq.filter((p) => p.pid !== 0 && !fs.existsSync(`/proc/${p.pid}`)).length };
+    };
+    const first = counts(); // reads the exited processes' entries (their final counts)
+    assert.ok(first.dead >= 250, `the exited processes were read once: ${first.dead} dead entries`);
+    await sleep(200);
+    counts(); // the listing after that read removes them
+    await sleep(200);
+    const third = counts();
+    assert.ok(third.dead <= 5, `entries of exited processes left: ${third.dead}`);
+    assert.ok(third.size < first.size - 250, `map shrank from ${first.size} to ${third.size}`);
+  } finally {
+    s.close();
+  }
+});
