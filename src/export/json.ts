@@ -26,8 +26,23 @@ function boundsOf(i: number): { lowUs: number; highUs: number } {
   return (bounds[i] ??= { lowUs: slotLowUs(i), highUs: slotHighUs(i) });
 }
 
+// True when a histogram sits somewhere inside `v` (no allocation: most of a snapshot, the
+// process lists and exits, has none and is handed to JSON.stringify as it is, which writes
+// non-finite numbers as null by itself).
+function hasHist(v: unknown): boolean {
+  if (typeof v !== 'object' || v === null) return false;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) if (hasHist(v[i])) return true;
+    return false;
+  }
+  if (isHist(v)) return true;
+  for (const k in v) if (hasHist((v as Record<string, unknown>)[k])) return true;
+  return false;
+}
+
 function convert(v: unknown): unknown {
   if (typeof v !== 'object' || v === null) return typeof v === 'number' && !isFinite(v) ? null : v;
+  if (!hasHist(v)) return v;
   if (Array.isArray(v)) {
     const out = new Array<unknown>(v.length);
     for (let i = 0; i < v.length; i++) out[i] = convert(v[i]);
