@@ -12,6 +12,10 @@ const path = require('node:path');
 const { execFileSync, spawn } = require('node:child_process');
 
 const args = process.argv.slice(2);
+if (args.includes('--help') || args.includes('-h')) {
+  process.stdout.write('usage (root): node bench/soak.js [--minutes 10] [--warmup 2]\n');
+  process.exit(0);
+}
 const opt = (name, def) => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? Number(args[i + 1]) : def;
@@ -100,6 +104,26 @@ async function main() {
     spawn('bash', ['-c', `while :; do dd if=/dev/zero of=${work}/d bs=4k count=256 oflag=direct status=none; done`], { stdio: 'ignore' }),
     spawn('bash', ['-c', `while :; do cat ${big} > /dev/null; dd if=${big} iflag=nocache count=0 status=none; done`], { stdio: 'ignore' }),
   ];
+  // Stopped early (Ctrl-C, SIGTERM, the terminal or the reading pipe gone): leave nothing behind.
+  let cleaned = false;
+  const cleanup = async () => {
+    if (cleaned) return;
+    cleaned = true;
+    for (const l of loads) l.kill('SIGKILL');
+    try {
+      execFileSync('pkill', ['-f', work], { stdio: 'ignore' });
+    } catch { /* nothing left */ }
+    try {
+      execFileSync('tmux', ['send-keys', '-t', session, 'q']);
+      await sleep(1500);
+      execFileSync('tmux', ['kill-session', '-t', session], { stdio: 'ignore' });
+    } catch { /* gone */ }
+    fs.rmSync(work, { recursive: true, force: true });
+  };
+  const abort = (code) => () => void cleanup().finally(() => process.exit(code));
+  for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]]) process.on(sig, abort(code));
+  process.stderr.on('error', abort(1)); // EPIPE: `soak.js 2>&1 | head`
+  process.stdout.on('error', abort(1));
   const start = Date.now();
   const samples = [];
   let fillMax = {};
@@ -123,16 +147,7 @@ async function main() {
       process.stderr.write(`soak: ${t.toFixed(0)} s rss ${(rss / 1048576).toFixed(1)} MiB, fullest non-LRU map ${Math.max(0, ...strict).toFixed(3)}, events ${pe?.events} lost ${pe?.lost}\n`);
     }
   } finally {
-    for (const l of loads) l.kill('SIGKILL');
-    try {
-      execFileSync('pkill', ['-f', work], { stdio: 'ignore' });
-    } catch { /* nothing left */ }
-    try {
-      execFileSync('tmux', ['send-keys', '-t', session, 'q']);
-      await sleep(1500);
-      execFileSync('tmux', ['kill-session', '-t', session], { stdio: 'ignore' });
-    } catch { /* gone */ }
-    fs.rmSync(work, { recursive: true, force: true });
+    await cleanup();
   }
   const after = samples.filter((s) => s.t >= warmupMin * 60);
   const rssAfter = after.map((s) => s.rss);
