@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync, type ChildProcess } from 'node:child_process';
-import { start, stopChild, sleep } from './sys';
+import { adopted, start, stopChild, sleep } from './sys';
 import { heldBpf, HeldProg } from './bpf';
 
 /** A started configuration. */
@@ -126,6 +126,7 @@ export async function startTui(p: ProbetopOptions): Promise<Running> {
   const tmux = (args: string[]) => execFileSync('tmux', args, { encoding: 'utf8' }).trim();
   tmux(['new-session', '-d', '-s', session, '-x', '160', '-y', '48', cmd]);
   const pid = Number(tmux(['display-message', '-p', '-t', session, '#{pane_pid}']));
+  adopted.add(pid); // not a descendant of the harness: its CPU and programs are still ours
   const alive = () => {
     try {
       process.kill(pid, 0);
@@ -153,6 +154,7 @@ export async function startTui(p: ProbetopOptions): Promise<Running> {
         /* already gone */
       }
       for (let i = 0; i < 100 && alive(); i++) await sleep(100);
+      adopted.delete(pid);
     },
   };
   await attached(r, 1500, 60_000);

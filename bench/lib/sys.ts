@@ -126,6 +126,12 @@ export function allProcs(): Map<number, ProcStat> {
 }
 
 /** The harness and all its descendants, among `procs`. */
+/**
+ * Processes the harness started outside its own tree (probetop's UI runs under the tmux server):
+ * they and their descendants count as the harness's own while registered.
+ */
+export const adopted = new Set<number>();
+
 export function ownPids(procs: Map<number, ProcStat>, root = process.pid): Set<number> {
   const own = new Set<number>([root]);
   const byParent = new Map<number, number[]>();
@@ -135,6 +141,10 @@ export function ownPids(procs: Map<number, ProcStat>, root = process.pid): Set<n
     byParent.set(p.ppid, l);
   }
   const todo = [root];
+  for (const pid of adopted) {
+    own.add(pid);
+    todo.push(pid);
+  }
   while (todo.length) {
     for (const c of byParent.get(todo.pop()!) ?? []) {
       if (!own.has(c)) {
