@@ -117,7 +117,7 @@ export class Sampler {
     return {
       ts: Date.now(),
       monoMs: Number(process.hrtime.bigint() / 1000n) / 1000,
-      system: readSystem(),
+      system: readSystem(procs.uptimeS), // the /proc reader has just read /proc/uptime
       probes,
       procs,
       bpfStats,

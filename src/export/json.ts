@@ -26,28 +26,11 @@ function boundsOf(i: number): { lowUs: number; highUs: number } {
   return (bounds[i] ??= { lowUs: slotLowUs(i), highUs: slotHighUs(i) });
 }
 
-// True when a histogram sits somewhere inside `v` (no allocation: most of a snapshot, the
-// process lists and exits, has none and is handed to JSON.stringify as it is, which writes
-// non-finite numbers as null by itself).
-function hasHist(v: unknown): boolean {
-  if (typeof v !== 'object' || v === null) return false;
-  if (Array.isArray(v)) {
-    for (let i = 0; i < v.length; i++) if (hasHist(v[i])) return true;
-    return false;
-  }
-  if (isHist(v)) return true;
-  for (const k in v) if (hasHist((v as Record<string, unknown>)[k])) return true;
-  return false;
-}
-
+// One pass: a histogram becomes its JSON form, and an object or array is copied only when
+// something inside it changed — most of a snapshot (process lists, exits) has no histogram and
+// goes to JSON.stringify as it is, which writes non-finite numbers as null by itself.
 function convert(v: unknown): unknown {
-  if (typeof v !== 'object' || v === null) return typeof v === 'number' && !isFinite(v) ? null : v;
-  if (!hasHist(v)) return v;
-  if (Array.isArray(v)) {
-    const out = new Array<unknown>(v.length);
-    for (let i = 0; i < v.length; i++) out[i] = convert(v[i]);
-    return out;
-  }
+  if (typeof v !== 'object' || v === null) return v;
   if (isHist(v)) {
     const buckets: JsonHist['buckets'] = [];
     const slots = v.slots;
@@ -61,9 +44,21 @@ function convert(v: unknown): unknown {
     const h: JsonHist = { count: v.count, sumNs: v.sumNs, buckets };
     return h;
   }
-  const out: Record<string, unknown> = {};
-  for (const k in v) if (Object.prototype.hasOwnProperty.call(v, k)) out[k] = convert((v as Record<string, unknown>)[k]);
-  return out;
+  if (Array.isArray(v)) {
+    let out: unknown[] | null = null;
+    for (let i = 0; i < v.length; i++) {
+      const c = convert(v[i]);
+      if (c !== v[i]) (out ??= v.slice())[i] = c;
+    }
+    return out ?? v;
+  }
+  const o = v as Record<string, unknown>;
+  let out: Record<string, unknown> | null = null;
+  for (const k in o) {
+    const c = convert(o[k]);
+    if (c !== o[k]) (out ??= { ...o })[k] = c;
+  }
+  return out ?? v;
 }
 
 /** The JSON object for one snapshot. */

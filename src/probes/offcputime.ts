@@ -12,7 +12,7 @@
 import { struct, offsetOf } from '../bpf/layout';
 import { bpf } from '../bpf/libbpf';
 import type { MapInfo } from '../bpf/object';
-import { dumpHash, lookupPercpu, lookup, deleteKey, deleteKeys, cstr, u64, pidAlive } from '../bpf/maps';
+import { dumpHash, lookupPercpu, lookup, deleteKey, readProcMap, cstr, u64, pidAlive } from '../bpf/maps';
 import { decodeHist, emptyHist, HIST_LAYOUT, HIST_SLOTS, Hist, trimHist } from '../model/hist';
 import { kernelRanges } from '../symbols/kallsyms';
 import { detectFeatures } from '../bpf/features';
@@ -297,15 +297,8 @@ class OffcpuReader {
     const counters = new Array<number>(OFFCPU_STAT_NAMES.length).fill(0);
     for (const cpu of lookupPercpu(this.stats, this.zeroKey) ?? []) for (let i = 0; i < counters.length; i++) counters[i] += u64(cpu, i * 8);
 
-    const alive = new Map<number, boolean>();
-    const isAlive = (pid: number) => {
-      let a = alive.get(pid);
-      if (a === undefined) alive.set(pid, (a = pidAlive(pid)));
-      return a;
-    };
-
-    const procs = this.readProcs(isAlive);
-    const { stacks, kframes, uframes } = this.readStacks(isAlive);
+    const procs = this.readProcs();
+    const { stacks, kframes, uframes } = this.readStacks();
     if (this.reads++ % GC_EVERY === 0) this.collect();
 
     const [procMapFull, stackMapFull, kstackMapFull, ustackMapFull, tidMapFull, kstackFailed, stackLost, longBlocks, longWithKstack, longWithUstack, walksSkipped, siteHits, siteMismatch] = counters;
@@ -326,27 +319,20 @@ class OffcpuReader {
     };
   }
 
-  private readProcs(isAlive: (pid: number) => boolean): OffcpuProcRaw[] {
-    const d = dumpHash(this.procs);
-    const out: OffcpuProcRaw[] = [];
-    const gone: Buffer[] = [];
+  private readProcs(): OffcpuProcRaw[] {
     const commOff = OFFCPU_PROC.fields[3].offset;
     const slotsOff = offsetOf(OFFCPU_PROC, 'slots');
-    for (let i = 0; i < d.count; i++) {
-      const pid = d.keys.readUInt32LE(i * d.keySize);
-      const off = i * d.valueSize;
+    // An exited process blocks no more: its final totals are in this reading (readProcMap then
+    // drops its entry).
+    return readProcMap<OffcpuProcRaw>(this.procs, (pid, v, off) => {
       const slots: number[] = [];
-      for (let i = 0; i < HIST_SLOTS; i++) slots.push(u64(d.values, off + slotsOff + i * 8));
+      for (let i = 0; i < HIST_SLOTS; i++) slots.push(u64(v, off + slotsOff + i * 8));
       while (slots.length && slots[slots.length - 1] === 0) slots.pop();
-      out.push({ pid, comm: cstr(d.values, off + commOff, 16), totalNs: u64(d.values, off), blocks: u64(d.values, off + 8), createdNs: u64(d.values, off + 16), slots });
-      // An exited process blocks no more: its final totals are in this reading.
-      if (!isAlive(pid)) gone.push(d.keys.subarray(i * d.keySize, (i + 1) * d.keySize));
-    }
-    deleteKeys(this.procs, gone);
-    return out;
+      return { pid, comm: cstr(v, off + commOff, 16), totalNs: u64(v, off), blocks: u64(v, off + 8), createdNs: u64(v, off + 16), slots };
+    }).procs;
   }
 
-  private readStacks(isAlive: (pid: number) => boolean): Pick<OffcputimeRaw, 'stacks' | 'kframes' | 'uframes'> {
+  private readStacks(): Pick<OffcputimeRaw, 'stacks' | 'kframes' | 'uframes'> {
     const d = dumpHash(this.stacks);
     const stacks: OffcpuStackRaw[] = [];
     const kframes: Record<string, string[]> = {};
@@ -376,7 +362,7 @@ class OffcpuReader {
         if (ustack) uframes[ustack] = this.framesOf('u', ustack);
         stacks.push({ pid, comm: cstr(d.values, off + commOff, 16), kstack, ustack, offcpuNs: dNs, blocks: dBlocks });
       }
-      if (idle >= IDLE_READS || !isAlive(pid)) retire.push({ id, key: Buffer.from(key), blocks });
+      if (idle >= IDLE_READS || !pidAlive(pid)) retire.push({ id, key: Buffer.from(key), blocks });
     }
     for (const id of this.tracked.keys()) if (!seen.has(id)) this.tracked.delete(id);
     const value = Buffer.alloc(this.stacks.valueSize);

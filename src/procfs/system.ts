@@ -60,11 +60,11 @@ function countCpus(): number {
   }
 }
 
-/** Reads load, uptime and CPU times. */
-export function readSystem(): SystemRaw {
-  const up = readHead('/proc/uptime');
+/** Reads load, uptime (unless the caller just read it) and CPU times. */
+export function readSystem(uptime?: number): SystemRaw {
+  const up = uptime ? null : readHead('/proc/uptime');
   const stat = readHead('/proc/stat');
-  const uptimeS = up ? Number(up.slice(0, up.indexOf(' '))) : os.uptime();
+  const uptimeS = uptime || (up ? Number(up.slice(0, up.indexOf(' '))) : os.uptime());
   const cpu = parseCpuLine(stat ? stat.slice(0, stat.indexOf('\n') + 1) : '');
   // CPUs counted once from the per-CPU lines (os.cpus() reads /proc/cpuinfo on every call).
   if (!ncpu) ncpu = countCpus();
