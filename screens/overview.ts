@@ -84,6 +84,17 @@ function setText(el: blessed.Widgets.BoxElement, s: string): void {
   (el as unknown as { setContent(c: string, noClear: boolean): void }).setContent(s, true);
 }
 
+/**
+ * Sets a box's label only when its text changed: blessed's setLabel re-sets the label's content
+ * with a blank-out of its area each time, which cost more than the panel's own text.
+ */
+function setLabel(el: blessed.Widgets.BoxElement, s: string): void {
+  const e = el as unknown as { _ptLabel?: string };
+  if (e._ptLabel === s) return;
+  e._ptLabel = s;
+  el.setLabel(s);
+}
+
 function place(el: blessed.Widgets.BoxElement, r: Rect): void {
   // Moved or resized: blank where it was drawn (content is set without clearing, see below).
   if (el.left !== r.left || el.top !== r.top || el.width !== r.width || el.height !== r.height) (el as unknown as { clearPos(): void }).clearPos();
@@ -172,8 +183,9 @@ export class OverviewScreen {
       }
       const history = input.history.map((s) => p.select(s));
       const heat = p.hist && input.heatmap.has(p.name);
-      box.setLabel(` ${p.title}${heat ? ' — heatmap' : ''}${pi === input.focused ? ' [H]' : ''} `);
-      box.style.border = input.color ? { fg: pi === input.focused ? 'yellow' : 'blue' } : {};
+      setLabel(box, ` ${p.title}${heat ? ' — heatmap' : ''}${pi === input.focused ? ' [H]' : ''} `);
+      const borderFg = input.color ? (pi === input.focused ? 'yellow' : 'blue') : undefined;
+      if (box.style.border?.fg !== borderFg) box.style.border = borderFg ? { fg: borderFg } : {};
       const lines = heat
         ? heatmapRows(history.map((h) => p.hist!(h)), input.intervalMs, ctx)
         : p.render(p.prepare ? p.prepare(p.select(input.snap)) : p.select(input.snap), ctx, history);
@@ -184,7 +196,7 @@ export class OverviewScreen {
     const area = input.feed && input.snap
       ? { title: 'exec / exit feed, newest first (e: back to the table)', lines: renderProcfeed(input.snap.procevents, pctx, input.history.map((s) => s.procevents)) }
       : processAreaLines(input.snap, pctx, input.table, input.history);
-    this.procs.setLabel(` ${area.title} `);
+    setLabel(this.procs, ` ${area.title} `);
     setText(this.procs, area.lines.join('\n'));
     place(this.footer, L.footer);
     setText(this.footer, input.footer);

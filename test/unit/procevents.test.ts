@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  decodeBytes, decodeRecord, splitArgs, PE_EVENT, PE_EXEC, PE_F_ARGS_TRUNC, ProcEvent, ProceventsRaw,
+  decodeBytes, decodeRecord, nextDrainMs, DRAIN_MS, DRAIN_IDLE_MAX_MS, splitArgs, PE_EVENT, PE_EXEC, PE_F_ARGS_TRUNC, ProcEvent, ProceventsRaw,
 } from '../../src/probes/procevents';
 import { offsetOf } from '../../src/bpf/layout';
 import { buildProcevents, FEED_MAX, ProceventsSnap } from '../../src/model/procevents';
@@ -273,4 +273,14 @@ test('panel text helpers: visible bytes, command lines, lifetimes, signal names'
   assert.equal(commandLine({ args: ['sh', '-c', "echo 'hi'"], comm: 'sh', argsTruncated: true }), `sh -c 'echo '\\''hi'\\''' …`);
   assert.deepEqual([0.05, 3.21, 450, 2500, 75_000, 7_500_000, 90_000_000].map(formatLifetime), ['50us', '3.2ms', '450ms', '2.50s', '1m15', '2h05', '1d01']);
   assert.deepEqual([9, 15, 34, 36, 99].map(signalName), ['SIGKILL', 'SIGTERM', 'SIGRTMIN', 'SIGRTMIN+2', 'SIG99']);
+});
+
+test('procevents: the drain interval doubles while the ring stays empty, up to its cap, and drops back at the first record', () => {
+  const seq: number[] = [];
+  let ms = DRAIN_MS;
+  for (let i = 0; i < 6; i++) seq.push((ms = nextDrainMs(ms, 0)));
+  assert.deepEqual(seq, [200, 400, 500, 500, 500, 500]);
+  assert.ok(DRAIN_IDLE_MAX_MS < 1000, 'an idle ring is still drained more often than a tick');
+  assert.equal(nextDrainMs(DRAIN_IDLE_MAX_MS, 1), DRAIN_MS);
+  assert.equal(nextDrainMs(DRAIN_MS, 3), DRAIN_MS);
 });
