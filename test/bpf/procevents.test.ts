@@ -115,7 +115,7 @@ for (const variant of procevents.variants.map((v) => v.name)) {
       const acc: ProcEvent[] = [...before.events];
       // A quiet spell first: the drain timer backs off to DRAIN_IDLE_MAX_MS, and the storm
       // starts while it waits that long (nothing may be lost to the slower first drain).
-      await new Promise((r) => setTimeout(r, DRAIN_IDLE_MAX_MS * 4));
+      await new Promise((r) => setTimeout(r, DRAIN_IDLE_MAX_MS * 2));
       const t0 = performance.now();
       // As fast as the machine goes: one bash loop per CPU; `times` then prints the CPU time
       // each loop's children used (RUSAGE_CHILDREN).
