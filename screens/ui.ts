@@ -19,6 +19,23 @@ import { processLines, processView, ProcessView } from './process';
 import { columnAt } from './proctable';
 import { panelCapacity } from './layout';
 
+/**
+ * blessed's draw asks unicode.charWidth for every cell of every changed line (fullUnicode), and
+ * that general lookup was a fifth of the draw. Printable ASCII is one column wide: answered
+ * first, everything else goes to blessed's own function. Installed once.
+ */
+export function fastAsciiWidth(): void {
+  type Width = (s: string | number, i?: number) => number;
+  const u = (blessed as unknown as { unicode: { charWidth: Width & { general?: Width } } }).unicode;
+  if (u.charWidth.general) return;
+  const general = u.charWidth;
+  const fast = (s: string | number, i?: number): number => {
+    const c = typeof s === 'string' ? s.charCodeAt(i ?? 0) : s;
+    return c >= 0x20 && c < 0x7f ? 1 : general(s, i);
+  };
+  u.charWidth = Object.assign(fast, { general });
+}
+
 export type { Mode as ViewMode } from './keymap';
 
 /** Options of the UI. */
@@ -94,6 +111,7 @@ export class Ui {
   private prompting = false;
 
   constructor(private opts: UiOptions) {
+    fastAsciiWidth();
     this.screen =
       opts.screen ??
       blessed.screen({ smartCSR: true, fullUnicode: true, forceUnicode: true, title: 'probetop', warnings: false, autoPadding: true } as blessed.Widgets.IScreenOptions);

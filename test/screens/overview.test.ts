@@ -4,7 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { testScreen } from '../helpers/screen';
-import { Ui } from '../../screens/ui';
+import blessed from 'blessed';
+import { Ui, fastAsciiWidth } from '../../screens/ui';
 import { buildSnapshot } from '../../src/model/snapshot';
 import { SAMPLE_A, SAMPLE_B } from '../fixtures/samples';
 import type { Sample } from '../../src/model/sample';
@@ -144,4 +145,20 @@ test('H shows the run-queue heatmap over time: slow buckets on top, a time axis,
   } finally {
     t.destroy();
   }
+});
+
+test('the ASCII fast path of blessed charWidth answers as blessed does, for ASCII and beyond', () => {
+  type Width = (s: string | number, i?: number) => number;
+  const u = (blessed as unknown as { unicode: { charWidth: Width & { general?: Width } } }).unicode;
+  const general = u.charWidth.general ?? u.charWidth; // other tests may have installed it already
+  const samples = ['a', ' ', '~', '\t', '\x00', '\x1b', '\x7f', 'é', '\u0301', '│', '…', '█', '漢', '\uff21', '😀', 'x😀', ''];
+  const before = samples.map((s) => general(s));
+  const codes = Array.from({ length: 0x3100 }, (_, c) => general(c));
+  fastAsciiWidth();
+  fastAsciiWidth(); // idempotent: installed once
+  assert.notEqual(u.charWidth, general, 'installed');
+  assert.equal(u.charWidth.general, general);
+  assert.deepEqual(samples.map((s) => u.charWidth(s)), before);
+  assert.deepEqual(Array.from({ length: 0x3100 }, (_, c) => u.charWidth(c)), codes);
+  assert.equal(u.charWidth('x😀', 1), general('x😀', 1));
 });
