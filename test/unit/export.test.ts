@@ -5,7 +5,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildSnapshot } from '../../src/model/snapshot';
-import { snapshotJson, JSON_VERSION } from '../../src/export/json';
+import { snapshotJson, JSON_VERSION, HIST_FREE, holdsHist } from '../../src/export/json';
+import zlib from 'node:zlib';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Sample } from '../../src/model/sample';
 import { PrometheusState } from '../../src/export/prometheus';
 import { parseListen } from '../../src/headless';
 import { SAMPLE_A, SAMPLE_B } from '../fixtures/samples';
@@ -24,6 +28,28 @@ test('JSON: versioned, histograms as buckets with µs bounds, control characters
   assert.deepEqual(h.buckets[0], { lowUs: 4, highUs: 8, count: 600 });
   assert.equal(h.buckets.reduce((s: number, b: { count: number }) => s + b.count, 0), 1000);
   assert.equal(j.procs.length, 3);
+});
+
+test('JSON: the parts passed through unconverted (HIST_FREE) hold no histogram, in the fixtures and in a real recorded workload', () => {
+  // A recording of all probes under a real workload (fork storm, direct I/O, page cache).
+  // Its first line is the recording's header; samples follow.
+  const rec = zlib.gunzipSync(fs.readFileSync(path.join(__dirname, '..', '..', '..', 'test', 'fixtures', 'workload.jsonl.gz'))).toString().trim().split('\n').slice(1).map((l) => JSON.parse(l) as Sample);
+  const snaps = [buildSnapshot(SAMPLE_B, SAMPLE_A), ...rec.slice(1).map((s, i) => buildSnapshot(s, rec[i]))];
+  const withHist = new Set<string>();
+  let exits = 0;
+  for (const snap of snaps) {
+    for (const [k, v] of Object.entries(snap)) {
+      if (HIST_FREE.has(k)) assert.equal(holdsHist(v), false, `${k} holds a histogram`);
+      else if (holdsHist(v)) withHist.add(k);
+    }
+    if (snap.procevents.status === 'ok') exits += snap.procevents.data.exited.length;
+    // What is passed through comes out as it went in.
+    const j = JSON.parse(JSON.stringify(snapshotJson(snap, host)));
+    for (const k of HIST_FREE) assert.deepEqual(j[k], JSON.parse(JSON.stringify((snap as unknown as Record<string, unknown>)[k])));
+  }
+  assert.ok(exits > 100, `the recording has process exits (${exits})`);
+  // The check can fail: the converted parts do hold histograms.
+  for (const k of ['runqlat', 'biolatency', 'offcputime']) assert.ok(withHist.has(k), `${k} holds histograms`);
 });
 
 test('Prometheus: cumulative le buckets in seconds, +Inf equals _count, sums in seconds, counters grow', () => {
