@@ -51,6 +51,7 @@ export interface ProbetopOptions {
   out?: string; // where its JSON lines go (default /dev/null)
   nice?: number;
   extraArgs?: string[];
+  stats?: boolean; // read BPF statistics every tick as probetop does by default (throughput runs: off)
 }
 
 function wrap(c: ChildProcess, name: string): Running {
@@ -102,7 +103,7 @@ export async function startConfig(def: ConfigDef, p: ProbetopOptions): Promise<R
     const out = p.out ? fs.openSync(p.out, 'w', 0o600) : devnull;
     const cli = path.join(p.root, 'dist', 'src', 'cli.js');
     // --no-bpf-stats: throughput runs are measured with statistics off; passes that need them turn the sysctl on.
-    const args = ['--max-semi-space-size=4', '--single-threaded', cli, '--json', '-i', '1000', '--no-bpf-stats', ...(p.extraArgs ?? [])];
+    const args = ['--max-semi-space-size=4', '--single-threaded', cli, '--json', '-i', '1000', ...(p.stats ? [] : ['--no-bpf-stats']), ...(p.extraArgs ?? [])];
     const c = p.nice ? start('nice', ['-n', String(p.nice), process.execPath, ...args], ['ignore', out, 'pipe']) : start(process.execPath, args, ['ignore', out, 'pipe']);
     if (out !== devnull) fs.closeSync(out);
     const r = wrap(c, 'probetop');

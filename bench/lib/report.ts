@@ -278,6 +278,13 @@ export function renderReport(r: Results): string {
       ),
       '',
     );
+    const warm = ['json', 'tui'].map((ui) => r.self!.find((s) => (s.ui ?? 'json') === ui && s.warmupCpuPct !== undefined)).filter((s): s is NonNullable<typeof s> => !!s);
+    if (warm.length) {
+      out.push(
+        `Each mode is one process: it runs ${warm[0].warmupSeconds} s before its first window (V8 compiles the hot code during the first minutes), then the three scenarios follow, each window after the extra processes have settled. CPU during that warm-up, user space: ${warm.map((s) => `${s.ui === 'tui' ? 'full-screen UI' : 'headless'} ${f2(s.warmupCpuPct!)}%`).join(', ')}.`,
+        '',
+      );
+    }
   }
 
   if (r.lost) {

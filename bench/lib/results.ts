@@ -51,6 +51,8 @@ export interface SelfRun extends Guard {
   scenario: string;
   extraProcs: number;
   seconds: number; // measured window
+  warmupSeconds?: number; // how long the process ran before its first window
+  warmupCpuPct?: number; // its CPU over that warm-up, % of one core
   userCpuPct: number; // probetop's process (all threads), % of one core
   bpfCpuPct: number; // probetop's BPF programs, % of one core
   rssMaxBytes: number; // highest VmRSS sampled in the window
