@@ -494,8 +494,10 @@ export class ProcCache {
     const comm = e.stat.comm;
     if (!this.readStat(e, tick) || e.stat.startTimeTicks !== start) return false;
     // exec (or a rename): cmdline and uid may be new now, and the new program may still set
-    // its title, so look now and at the next tick.
-    if (e.stat.comm !== comm) e.recheckTick = tick + 1;
+    // its title, so look now and at the next tick. Not for kernel threads (children of kthreadd):
+    // a kworker's name follows the workqueue it serves, several times a second, and it has no
+    // command line, user or cgroup to change.
+    if (e.stat.comm !== comm && !isKernelThread(e.pid, e.stat.ppid)) e.recheckTick = tick + 1;
     return true;
   }
 
@@ -712,6 +714,11 @@ function schedstatKept(root: string): boolean {
  */
 export interface RanHint {
   ran(pid: number): boolean;
+}
+
+/** kthreadd (pid 2) and its children are kernel threads. */
+function isKernelThread(pid: number, ppid: number): boolean {
+  return pid === 2 || ppid === 2;
 }
 
 /**

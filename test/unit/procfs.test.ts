@@ -302,6 +302,28 @@ test('fake /proc: exec (comm change) re-reads cmdline and uid of an old process'
   }
 });
 
+test('fake /proc: a kernel thread renamed by its workqueue is not re-read as if it had exec\'d', () => {
+  const f = new FakeProcFs(1000);
+  const cache = new ProcCache({ root: f.root, schedstat: true });
+  try {
+    f.put({ pid: 2, comm: 'kthreadd', ppid: 0, start: 1, cmdline: [], cgroup: '/', uid: 0, threads: { 2: [10, 1] } });
+    f.put({ pid: 50, comm: 'kworker/0:1-events', ppid: 2, start: 100, cmdline: [], cgroup: '/', uid: 0, threads: { 50: [10, 1] } });
+    f.put({ pid: 51, comm: 'sh', ppid: 1, start: 100, cmdline: ['sh'], cgroup: '/', uid: 0, threads: { 51: [10, 1] } });
+    readProcs(cache);
+    // Both renamed; the files behind them changed too (a marker the kernel would never show for
+    // a kernel thread): only the user process's are read again.
+    f.put({ pid: 50, comm: 'kworker/0:1-mm_percpu_wq', ppid: 2, start: 100, cmdline: ['marker'], threads: { 50: [20, 1] } });
+    f.put({ pid: 51, comm: 'make', ppid: 1, start: 100, cmdline: ['make'], threads: { 51: [20, 1] } });
+    const r = readProcs(cache);
+    assert.equal(proc(r, 50)!.comm, 'kworker/0:1-mm_percpu_wq', 'the new name is shown');
+    assert.deepEqual(proc(r, 50)!.cmdline, [], 'no static re-read for a kernel thread');
+    assert.deepEqual(proc(r, 51)!.cmdline, ['make'], 'a user process is re-read');
+  } finally {
+    cache.close();
+    f.close();
+  }
+});
+
 test('fake /proc: a process that did not run still gets its new parent when the old one exits', () => {
   const f = new FakeProcFs(1000);
   const cache = new ProcCache({ root: f.root, schedstat: true });
