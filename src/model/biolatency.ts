@@ -93,7 +93,10 @@ export function buildBiolatency(cur: BiolatencyRaw, prev: BiolatencyRaw | undefi
   const prevProcs = new Map(prev?.procs.map((p) => [p.pid, p]));
   const procs: BiolatencyProcSnap[] = [];
   for (const p of cur.procs) {
-    const { hist, bytes } = diffCounted(p, prevProcs.get(p.pid));
+    const was = prevProcs.get(p.pid);
+    // No I/O in the interval (most processes): nothing to subtract.
+    if (was && was.bytes === p.bytes && was.hist.count === p.hist.count && was.hist.sumNs === p.hist.sumNs) continue;
+    const { hist, bytes } = diffCounted(p, was);
     if (hist.count === 0 && bytes === 0) continue;
     procs.push({
       pid: p.pid,

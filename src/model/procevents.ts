@@ -168,8 +168,10 @@ export function buildProcevents(cur: ProceventsRaw, prev: ProceventsRaw | undefi
   }
   groupList.sort((a, b) => b.cpuMs - a.cpuMs || b.count - a.count || a.parent.localeCompare(b.parent) || a.comm.localeCompare(b.comm));
 
-  const feed = cur.events.filter((e) => e.kind !== 'fork').map(feedEntry);
-  feed.sort((a, b) => b.ts - a.ts || (a.kind === b.kind ? b.pid - a.pid : a.kind === 'exit' ? -1 : 1));
+  // Newest first; only the FEED_MAX kept become feed entries (a storm has thousands a tick).
+  const newest = cur.events.filter((e) => e.kind !== 'fork');
+  newest.sort((a, b) => b.ts - a.ts || (a.kind === b.kind ? b.pid - a.pid : a.kind === 'exit' ? -1 : 1));
+  const feed = newest.slice(0, FEED_MAX).map(feedEntry);
 
   return {
     intervalMs,
@@ -191,6 +193,6 @@ export function buildProcevents(cur: ProceventsRaw, prev: ProceventsRaw | undefi
       cpuPct: pctOfCpu(cpuMs),
       groups: groupList.slice(0, GROUPS_MAX),
     },
-    feed: feed.slice(0, FEED_MAX),
+    feed,
   };
 }

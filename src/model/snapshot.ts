@@ -133,7 +133,10 @@ export function buildRunqlat(cur: RunqlatRaw, prev: RunqlatRaw | undefined, inte
   const prevProcs = new Map(prev?.procs.map((p) => [p.pid, p]));
   const procs: RunqlatProcSnap[] = [];
   for (const p of cur.procs) {
-    const h = diffHist(p.hist, prevProcs.get(p.pid)?.hist);
+    const was = prevProcs.get(p.pid)?.hist;
+    // Did not run in the interval (most processes on an idle machine): nothing to subtract.
+    if (was && was.count === p.hist.count && was.sumNs === p.hist.sumNs) continue;
+    const h = diffHist(p.hist, was);
     if (h.count === 0) continue;
     const s = histStats(h, intervalMs);
     procs.push({
