@@ -65,11 +65,11 @@ export const PE_F_THREADS_TRUNC = 2;
 export const DRAIN_MS = 100;
 /**
  * While the ring stays empty the drain interval doubles up to this, ms, and each read() (every
- * tick) pushes the next drain that far away: on an idle machine at 1 s ticks the timer then
- * never fires on its own, and probetop wakes once a second instead of eleven times (a wakeup
- * costs ~0.3 ms of CPU in the test VM). The first records after a quiet spell wait at most this
- * long; the 4 MiB ring holds ~4,600 processes' records (a fork/exec storm on the 2-CPU test VM
- * spawns ~1,200 a second), and the interval goes back to DRAIN_MS at once.
+ * tick) pushes the next drain that far away plus DRAIN_MS: on an idle machine at 1 s ticks the
+ * timer then never fires on its own, and probetop wakes once a second instead of eleven times (a
+ * wakeup costs ~0.3 ms of CPU in the test VM). The first records after a quiet spell wait at most
+ * this long plus DRAIN_MS; the 4 MiB ring holds ~4,600 processes' records (a fork/exec storm
+ * on the 2-CPU test VM spawns ~1,200 a second), and the interval goes back to DRAIN_MS at once.
  */
 export const DRAIN_IDLE_MAX_MS = 1000;
 
@@ -442,7 +442,7 @@ export const procevents: ProbeSpec<ProceventsRaw> = {
     let closed = false;
     let intervalMs = DRAIN_MS;
     let timer: NodeJS.Timeout;
-    const schedule = () => {
+    const schedule = (delayMs: number) => {
       timer = setTimeout(() => {
         let n = 0;
         try {
@@ -451,18 +451,20 @@ export const procevents: ProbeSpec<ProceventsRaw> = {
           drainError = e as Error;
         }
         intervalMs = nextDrainMs(intervalMs, n);
-        if (!closed) schedule();
-      }, intervalMs);
+        if (!closed) schedule(intervalMs);
+      }, delayMs);
       timer.unref();
     };
-    schedule();
+    schedule(intervalMs);
 
     return {
       read(): ProceventsRaw {
         if (drain() > 0) intervalMs = DRAIN_MS;
         else if (intervalMs >= DRAIN_IDLE_MAX_MS && !closed) {
+          // Just drained: the next drain is due a little after the next tick's (at 1 s ticks it
+          // never comes; a tick that runs a few ms late must not be beaten to it by the timer).
           clearTimeout(timer);
-          schedule();
+          schedule(intervalMs + DRAIN_MS);
         }
         if (drainError) throw drainError;
         const events = pending;
