@@ -13,7 +13,7 @@ import { readSystem } from './procfs/system';
 import { fault } from './faults';
 import { ProcCache, RanHint, readProcs } from './procfs/procs';
 import type { RunqlatRaw } from './probes/runqlat';
-import { newTick, setLivePids, sweepDead } from './bpf/maps';
+import { setLivePids, sweepDead } from './bpf/maps';
 import { enableBpfStats, disableBpfStats, progStats, ProgStats } from './bpf/stats';
 
 /** How the sampler is set up. */
@@ -97,7 +97,6 @@ export class Sampler {
   sample(): Sample {
     // The run-queue probe first: it sees every process that was switched in, which tells the
     // /proc reader which processes did not run and need not be read.
-    newTick();
     const names = this.names();
     const early = names.includes('runqlat') ? this.readProbe('runqlat') : undefined;
     // /proc next: the probes' readers drop map entries of processes that are gone, and the

@@ -254,14 +254,10 @@ export function setLivePids(procs: readonly { pid: number }[] | null): void {
   asked.clear();
 }
 
-// Answers about pids not in the list, for one tick: every per-process map asks about the same
-// exited pids.
+// Answers about pids not in the list, until the next listing (setLivePids clears them): every
+// per-process map asks about the same exited pids. Without a listing nothing is kept, so a
+// caller that reads maps on its own never gets a stale answer.
 const asked = new Map<number, boolean>();
-
-/** Starts a tick: answers pidAlive() gave about unlisted pids are asked again. */
-export function newTick(): void {
-  asked.clear();
-}
 
 /** True while a process with this pid exists (a zombie too: its counts are not final yet). */
 export function pidAlive(pid: number): boolean {
@@ -269,6 +265,7 @@ export function pidAlive(pid: number): boolean {
   // Not listed: gone, or born after /proc was read — only the kernel can tell. Asked through
   // /proc rather than kill(pid, 0): a dead pid makes kill() throw, and under a fork storm the
   // exceptions cost more than the rest of the read.
+  if (!livePids) return fs.existsSync(`/proc/${pid}`);
   let a = asked.get(pid);
   if (a === undefined) asked.set(pid, (a = fs.existsSync(`/proc/${pid}`)));
   return a;
