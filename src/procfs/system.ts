@@ -68,7 +68,9 @@ export function readSystem(uptime?: number): SystemRaw {
   const cpu = parseCpuLine(stat ? stat.slice(0, stat.indexOf('\n') + 1) : '');
   // CPUs counted once from the per-CPU lines (os.cpus() reads /proc/cpuinfo on every call).
   if (!ncpu) ncpu = countCpus();
-  const l = os.loadavg();
+  // Kept open like the others (os.loadavg() opens /proc/loadavg on every call).
+  const load = readHead('/proc/loadavg')?.split(' ', 3).map(Number);
+  const l = load && load.length === 3 && load.every(Number.isFinite) ? load : os.loadavg();
   return { loadavg: [l[0], l[1], l[2]], uptimeS, cpu, ncpu };
 }
 

@@ -12,6 +12,7 @@ import { execFileSync, spawn, ChildProcess } from 'node:child_process';
 import { clockInfo, decodeRaw, encodeRaw, parseCgroup, parseCmdline, parseSchedstat, parseStat, parseStatusUid, ProcCache, ProcRaw, ProcsRaw, readProcs } from '../../src/procfs/procs';
 import { parsePasswd, UserNames } from '../../src/procfs/users';
 import { buildProcs } from '../../src/model/procs';
+import { readSystem } from '../../src/procfs/system';
 
 const B = (s: string | number[]) => (typeof s === 'string' ? Buffer.from(s, 'latin1') : Buffer.from(s));
 
@@ -587,4 +588,16 @@ test('real /proc: processes starting and exiting during reads are handled, no fd
   assert.ok(cache.keptFds() > r.procs.length && cache.keptFds() <= bound + 20, `${cache.keptFds()} fds kept for ${r.procs.length} processes, ${bound - 1 - r.procs.length} threads`);
   cache.close();
   assert.equal(fs.readdirSync('/proc/self/fd').length, fdsBefore, 'every fd closed');
+});
+
+test('readSystem: load averages from the kept-open /proc/loadavg are what the kernel reports, tick after tick', () => {
+  for (let i = 0; i < 3; i++) {
+    const before = os.loadavg();
+    const s = readSystem();
+    const after = os.loadavg();
+    // The kernel updates them every 5 s: equal to one of the readings around ours.
+    assert.ok([before, after].some((l) => l.every((v, j) => v === s.loadavg[j])), `${s.loadavg} vs ${before} / ${after}`);
+    assert.ok(s.ncpu >= 1 && s.uptimeS > 0);
+    assert.equal(readSystem(1234.5).uptimeS, 1234.5, 'the uptime the caller just read is taken as it is');
+  }
 });
