@@ -125,13 +125,13 @@ export function allProcs(): Map<number, ProcStat> {
   return m;
 }
 
-/** The harness and all its descendants, among `procs`. */
 /**
  * Processes the harness started outside its own tree (probetop's UI runs under the tmux server):
  * they and their descendants count as the harness's own while registered.
  */
 export const adopted = new Set<number>();
 
+/** The harness and all its descendants (and the adopted processes and theirs), among `procs`. */
 export function ownPids(procs: Map<number, ProcStat>, root = process.pid): Set<number> {
   const own = new Set<number>([root]);
   const byParent = new Map<number, number[]>();
