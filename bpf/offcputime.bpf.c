@@ -460,7 +460,12 @@ int BPF_PROG(offcpu_switch_btf, bool preempt, struct task_struct *prev, struct t
 
 	if (prev->pid && blocks(preempt, task_state_btf(prev)) && tgid_wanted(prev->tgid)) {
 		t = bpf_task_storage_get(&offcpu_task_store, prev, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-		if (t) {
+		if (!t) {
+			/* Refused (no memory, or the storage busy on this CPU): this block is missed. */
+			st = stats();
+			if (st)
+				st->tid_map_full++;
+		} else {
 			now = rq_clock_of(prev);
 			t->start_ns = now;
 			t->ustack = 0;

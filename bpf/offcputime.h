@@ -86,7 +86,7 @@ struct offcpu_stats {
 	__u64 stack_map_full;    /* per-stack updates refused: map full (long block not attributed) */
 	__u64 kstack_map_full;   /* kernel stacks not stored: map full (recorded as "no stack") */
 	__u64 ustack_map_full;   /* user stacks not stored: map full */
-	__u64 tid_map_full;      /* raw_tp: threads not tracked: map full (their blocks are missed) */
+	__u64 tid_map_full;      /* blocks not tracked: raw_tp map full, tp_btf task storage refused */
 	__u64 kstack_failed;     /* kernel stack walk returned nothing */
 	__u64 stack_lost;        /* stack captured at switch-out was freed before the switch-in */
 	__u64 long_blocks;       /* blocks >= min_block_ns */

@@ -42,7 +42,7 @@ export interface OffcpuDrops {
   stackMapFull: number; // long blocks missing from the stack table
   kstackMapFull: number; // kernel stacks not stored
   ustackMapFull: number; // user stacks not stored
-  tidMapFull: number; // threads not tracked (raw_tp)
+  tidMapFull: number; // blocks not tracked (raw_tp map full, tp_btf task storage refused)
   stackLost: number; // stacks freed between a thread's switch-out and switch-in
   kstackFailed: number; // kernel stack walks that returned nothing
 }

@@ -108,7 +108,7 @@ export interface OffcpuStatsRaw {
   stackMapFull: number; // long blocks not added to a stack entry: map full
   kstackMapFull: number; // kernel stacks not stored: map full
   ustackMapFull: number; // user stacks not stored: map full
-  tidMapFull: number; // raw_tp: threads not tracked: map full
+  tidMapFull: number; // blocks not tracked: raw_tp thread map full, tp_btf task storage refused
   kstackFailed: number; // kernel stack walks that returned nothing
   stackLost: number; // stacks captured at switch-out but freed before the switch-in
   longBlocks: number; // blocks >= the threshold
