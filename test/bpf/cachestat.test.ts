@@ -225,8 +225,11 @@ test('cachestat: the loader falls back in order and records why each earlier var
   assert.deepEqual(left, { progs: [], links: [] }, 'the loaded programs and links were released');
   // Programs of the failed attempts: any cachestat program created since, other than the chosen ones, must be gone.
   const names = new Set(cachestat.variants.flatMap((v) => v.programs).map((n) => n.slice(0, 15)));
-  const stray = (JSON.parse(execFileSync('bpftool', ['-j', 'prog', 'show'], { encoding: 'utf8' })) as { id: number; name?: string }[]).filter(
+  // Freeing is deferred after the last fd closes (as leftOver waits for): wait up to 3 s here too.
+  const strays = () => (JSON.parse(execFileSync('bpftool', ['-j', 'prog', 'show'], { encoding: 'utf8' })) as { id: number; name?: string }[]).filter(
     (p) => !before.has(p.id) && p.name !== undefined && names.has(p.name),
   );
+  let stray = strays();
+  for (const end = Date.now() + 3000; stray.length && Date.now() < end; stray = strays()) await sleep(50);
   assert.deepEqual(stray, [], 'the failed attempts left no program behind');
 });
