@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync, spawn, ChildProcess } from 'node:child_process';
-import { clockInfo, decodeRaw, encodeRaw, parseCgroup, parseCmdline, parseSchedstat, parseStat, parseStatusUid, ProcCache, ProcRaw, ProcsRaw, readProcs } from '../../src/procfs/procs';
+import { clockInfo, decodeRaw, encodeRaw, parseCgroup, parseCmdline, parseSchedstat, parseStat, parseStatusUid, ProcCache, ProcRaw, ProcsRaw, readProcs, STAT_REFRESH_TICKS } from '../../src/procfs/procs';
 import { parsePasswd, UserNames } from '../../src/procfs/users';
 import { buildProcs } from '../../src/model/procs';
 import { readSystem } from '../../src/procfs/system';
@@ -347,24 +347,27 @@ test('fake /proc: with a RanHint, processes that did not run are not read; runna
   const f = new FakeProcFs(1000);
   const cache = new ProcCache({ root: f.root, schedstat: true });
   try {
-    const pids = [100, 101, 102, 103, 104, 105, 106, 107, 108, 109];
+    // Sleepers on as many consecutive pids as the refresh period (exactly one of them is due at
+    // each tick), and after them the one the hint says ran.
+    const pids = Array.from({ length: STAT_REFRESH_TICKS + 1 }, (_, i) => 100 + i);
+    const ran = pids[pids.length - 1];
     f.put({ pid: 1, comm: 'init', ppid: 0, start: 1, cmdline: ['init'], cgroup: '/', uid: 0, threads: { 1: [100, 1] } });
     for (const pid of pids) f.put({ pid, comm: 'sleeper', ppid: 1, start: 100, cmdline: ['s'], cgroup: '/', uid: 0, utime: 1, threads: { [pid]: [100, 1] } });
     f.put({ pid: 200, comm: 'spinner', state: 'R', ppid: 1, start: 100, cmdline: ['x'], cgroup: '/', uid: 0, utime: 1, threads: { 200: [100, 1] } });
     readProcs(cache); // first sight: everything read
-    // Every process's CPU time moves, but the hint says only 101 ran.
+    // Every process's CPU time moves, but the hint says only `ran` ran.
     for (const pid of pids) f.put({ pid, comm: 'sleeper', ppid: 1, start: 100, utime: 2, threads: { [pid]: [200, 1] } });
     f.put({ pid: 200, comm: 'spinner', state: 'R', ppid: 1, start: 100, utime: 2, threads: { 200: [200, 1] } });
     const seen: number[] = [];
-    const r = readProcs(cache, { ran: (pid) => (seen.push(pid), pid === 101 || pid === 1) });
+    const r = readProcs(cache, { ran: (pid) => (seen.push(pid), pid === ran || pid === 1) });
     const utime = (pid: number) => proc(r, pid)!.utimeTicks;
-    assert.equal(utime(101), 2, 'the hint says it ran: read');
+    assert.equal(utime(ran), 2, 'the hint says it ran: read');
     assert.equal(utime(200), 2, 'runnable at the last read: read whatever the hint says');
-    // One pid in ten is due for its periodic refresh this tick (RSS, which changes without running).
-    const refreshed = pids.filter((pid) => pid !== 101 && utime(pid) === 2);
+    // One sleeper is due for its periodic refresh this tick (RSS, which changes without running).
+    const refreshed = pids.filter((pid) => pid !== ran && utime(pid) === 2);
     assert.equal(refreshed.length, 1, `one periodic refresh among the sleepers, got ${refreshed}`);
-    const skipped = pids.filter((pid) => pid !== 101 && utime(pid) === 1);
-    assert.equal(skipped.length, 8, 'the rest were not read: their old values stay');
+    const skipped = pids.filter((pid) => pid !== ran && utime(pid) === 1);
+    assert.equal(skipped.length, STAT_REFRESH_TICKS - 1, 'the rest were not read: their old values stay');
     assert.ok(!seen.includes(200), 'a runnable process does not ask the hint');
     // Without a hint the next tick reads them all again.
     assert.ok(pids.every((pid) => proc(readProcs(cache), pid)!.utimeTicks === 2));
