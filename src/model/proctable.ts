@@ -62,13 +62,16 @@ function blank(pid: number): ProcRow {
  */
 export function buildProcTable(input: ProcTableInput & { ts?: number }, earlier: readonly { ts: number; procevents: ProbeSnap<ProceventsSnap> }[] = []): ProcRow[] {
   const rows = new Map<number, ProcRow>();
+  // One object per process (a literal, not a spread of blank(): this runs for every process each tick).
+  const probed = input.runqlat.status === 'ok';
   for (const p of input.procs) {
     rows.set(p.pid, {
-      ...blank(p.pid),
-      ppid: p.ppid, uid: p.uid, comm: p.comm, cmdline: p.cmdline, cgroup: p.cgroup, state: p.state, threads: p.threads,
-      rssBytes: p.rssBytes, cpuPct: p.cpuPct, ageS: p.ageS,
+      pid: p.pid, ppid: p.ppid, uid: p.uid, comm: p.comm, cmdline: p.cmdline, cgroup: p.cgroup, state: p.state, threads: p.threads,
+      rssBytes: p.rssBytes, cpuPct: p.cpuPct,
       // /proc's schedstat wait is the fallback when the run-queue probe is not running.
-      runqMsPerSec: input.runqlat.status === 'ok' ? 0 : p.runqWaitMsPerSec,
+      runqMsPerSec: probed ? 0 : p.runqWaitMsPerSec,
+      runqP99Us: null, offcpuMsPerSec: null, ioOpsPerSec: null, ioBytesPerSec: null, ioP99Us: null,
+      cacheAccesses: null, cacheHitPct: null, ageS: p.ageS, exited: null,
     });
   }
   const row = (pid: number, comm: string) => {
