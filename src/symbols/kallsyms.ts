@@ -11,15 +11,22 @@ export const KALLSYMS = '/proc/kallsyms';
 /** Offsets past a symbol's start beyond which an address is not taken to be inside it. */
 const MAX_OFFSET = 1n << 20n;
 
-/** The kernel's function symbols, sorted by address. */
+/**
+ * The kernel's function symbols, sorted by address. Kept compact (the UI holds them for its
+ * whole run, ~120,000 on a distribution kernel): the names in one string with a start offset
+ * each, instead of one string per symbol that would keep the whole file's text alive (~10 MB).
+ */
 export class KernelSymbols {
   /** True when the file hid the addresses (kptr_restrict, or not root): nothing resolves. */
   readonly hidden: boolean;
 
   private constructor(
     private readonly addrs: BigUint64Array,
-    private readonly names: string[],
-    private readonly modules: (string | undefined)[],
+    /** Every name, each followed by "\n"; name i starts at nameAt[i] (nameAt has one more entry). */
+    private readonly names: string,
+    private readonly nameAt: Uint32Array,
+    /** The module of the symbols that are in one (by index); core kernel symbols are not listed. */
+    private readonly modules: Map<number, string>,
   ) {
     this.hidden = addrs.length === 0;
   }
@@ -53,19 +60,28 @@ export class KernelSymbols {
     }
     entries.sort((a, b) => (a.addr < b.addr ? -1 : a.addr > b.addr ? 1 : 0));
     const addrs = new BigUint64Array(entries.length);
-    const names: string[] = new Array(entries.length);
-    const modules: (string | undefined)[] = new Array(entries.length);
+    const nameAt = new Uint32Array(entries.length + 1);
+    const modules = new Map<number, string>();
+    let at = 0;
     entries.forEach((e, i) => {
       addrs[i] = e.addr;
-      names[i] = e.name;
-      modules[i] = e.module;
+      nameAt[i] = at;
+      at += e.name.length + 1;
+      if (e.module) modules.set(i, e.module);
     });
-    return new KernelSymbols(addrs, names, modules);
+    nameAt[entries.length] = at;
+    // join() makes a new flat string: the slices of `text` above can then be freed with it.
+    const names = entries.length ? entries.map((e) => e.name).join('\n') + '\n' : '';
+    return new KernelSymbols(addrs, names, nameAt, modules);
   }
 
   /** Number of function symbols. */
   get size(): number {
     return this.addrs.length;
+  }
+
+  private nameOf(i: number): string {
+    return this.names.slice(this.nameAt[i], this.nameAt[i + 1] - 1);
   }
 
   /** The function containing `addr`, or null. */
@@ -84,15 +100,30 @@ export class KernelSymbols {
     if (found < 0) return null;
     const offset = addr - a[found];
     if (offset >= MAX_OFFSET) return null;
-    const sym: Sym = { name: this.names[found], offset: Number(offset) };
-    if (this.modules[found]) sym.module = this.modules[found];
+    const sym: Sym = { name: this.nameOf(found), offset: Number(offset) };
+    const module = this.modules.get(found);
+    if (module) sym.module = module;
     return sym;
   }
 
-  /** The address of a function by name (the first one when names repeat), or null. */
+  /** The address of a function by name (the lowest one when names repeat), or null. */
   addressOf(name: string): bigint | null {
-    const i = this.names.indexOf(name);
-    return i < 0 ? null : this.addrs[i];
+    if (!name || name.includes('\n')) return null;
+    const want = name + '\n';
+    for (let pos = this.names.indexOf(want); pos >= 0; pos = this.names.indexOf(want, pos + 1)) {
+      // A match must start a name: at 0 or just after a "\n".
+      if (pos > 0 && this.names.charCodeAt(pos - 1) !== 10) continue;
+      // The index whose name starts at pos (binary search over the start offsets).
+      let lo = 0;
+      let hi = this.addrs.length - 1;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (this.nameAt[mid] < pos) lo = mid + 1;
+        else hi = mid;
+      }
+      if (this.nameAt[lo] === pos) return this.addrs[lo];
+    }
+    return null;
   }
 }
 

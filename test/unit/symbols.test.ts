@@ -32,10 +32,12 @@ test('kallsyms text: text symbols only, sorted, modules kept, lookups between sy
       'ffffffffc0001000 t mod_func\t[ext4]',
       'ffffffff81000300 W weak_func',
       '0000000000000000 T hidden_one',
+      'ffffffff81000400 T func',
+      'ffffffff81000500 t func',
       '',
     ].join('\n'),
   );
-  assert.equal(k.size, 4);
+  assert.equal(k.size, 6);
   assert.deepEqual(k.resolve(0xffffffff81000100n), { name: 'a_func', offset: 0 });
   assert.deepEqual(k.resolve(0xffffffff810001ffn), { name: 'a_func', offset: 0xff });
   assert.deepEqual(k.resolve(0xffffffff81000210n), { name: 'b_func', offset: 0x10 });
@@ -43,6 +45,11 @@ test('kallsyms text: text symbols only, sorted, modules kept, lookups between sy
   assert.equal(k.resolve(0xffffffff81000000n), null, 'below the first symbol');
   assert.equal(k.resolve(0xffffffff81000300n + (1n << 21n)), null, 'far past the last symbol');
   assert.equal(k.addressOf('weak_func'), 0xffffffff81000300n);
+  // Whole names only (not the end of "a_func" nor the start of "weak_func"); the lowest of a repeated one.
+  assert.equal(k.addressOf('func'), 0xffffffff81000400n);
+  assert.equal(k.addressOf('weak'), null);
+  assert.equal(k.addressOf('mod_func'), 0xffffffffc0001000n);
+  assert.deepEqual(k.resolve(0xffffffff81000504n), { name: 'func', offset: 4 });
   assert.ok(KernelSymbols.parse('0000000000000000 T x\n').hidden, 'all-zero addresses mean hidden');
 });
 
