@@ -14,7 +14,8 @@ const MAX_OFFSET = 1n << 20n;
 /**
  * The kernel's function symbols, sorted by address. Kept compact (the UI holds them for its
  * whole run, ~120,000 on a distribution kernel): the names in one string with a start offset
- * each, instead of one string per symbol that would keep the whole file's text alive (~10 MB).
+ * each, instead of one string per symbol, each a slice that kept the whole file's text alive
+ * (3.1 MB of heap instead of 5.9 MB for this VM's 122,079).
  */
 export class KernelSymbols {
   /** True when the file hid the addresses (kptr_restrict, or not root): nothing resolves. */
