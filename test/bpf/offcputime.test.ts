@@ -123,9 +123,9 @@ const SLEEP_FRAMES = /nanosleep/;
 for (const variant of offcputime.variants.map((v) => v.name)) {
   test(`offcputime (${variant}): 10 x 100 ms of sleep is ~1000 ms off CPU, in the 65-131 ms bucket, with a sleep stack`, { skip: skip ?? false }, async () => {
     // Run after the other BPF test files, one whole 100 ms sleep of the ten is now and then
-    // (about 1 run in 10) not seen by either variant, with every other number right: a switch
-    // the program was not run for (no recursion miss, no storage refusal is counted). Not
-    // understood yet; one more run is allowed for that case only, and said so.
+    // (about 1 run in 10) not seen by either variant, with every other number right. The cause
+    // is not found: no recursion miss and no storage refusal is counted when it happens. One
+    // more run is allowed for that case only, and said so.
     if ((await sleepsOffCpu(variant, false)) === 'one-missed') {
       console.log(`# offcputime (${variant}): one 100 ms sleep of 10 was not seen; running the workload once more`);
       await sleepsOffCpu(variant, true);
