@@ -242,23 +242,12 @@ static __always_inline void insert_into(struct biolat_start *s)
 
 /* block_rq_issue: the driver gets the request. It is often dispatched from another context
  * than the one that submitted it (a kworker, another submitter running the queue, the
- * completion path): the task is taken from here only for requests that were not inserted,
- * and only when `may_be_direct` (the queue has no I/O scheduler, or it cannot be told): on a
- * queue with one, every request of a process is inserted, and one issued without an insert
- * (a flush sequence's, a requeued one) was submitted by someone else — charging the current
- * task gave a process doing direct I/O other processes' requests as its own (the drill-down
- * test saw 57 for its child's 40). Such a request counts for its disk only. */
-static __always_inline void issue_into(struct biolat_start *s, bool may_be_direct)
+ * completion path): the task is taken from here only for requests that were not inserted. */
+static __always_inline void issue_into(struct biolat_start *s)
 {
-	if (!s->flags) {
-		if (may_be_direct) {
-			set_task(s);
-		} else {
-			s->tgid = 0;
-			s->flags = BIOLAT_UNOWNED;
-		}
-	}
-	if (!cfg.queued || !s->ts || !(s->flags & (BIOLAT_INSERTED | BIOLAT_REQUEUED)))
+	if (!s->flags)
+		set_task(s);
+	if (!cfg.queued || !s->ts || !s->flags)
 		s->ts = bpf_ktime_get_ns();
 }
 
@@ -276,16 +265,16 @@ static __always_inline void on_insert(void *map, const void *key)
 	bpf_map_update_elem(map, key, &n, BPF_ANY);
 }
 
-static __always_inline void on_issue(void *map, const void *key, bool may_be_direct)
+static __always_inline void on_issue(void *map, const void *key)
 {
 	struct biolat_start *s, n = {};
 
 	s = bpf_map_lookup_elem(map, key);
 	if (s) {
-		issue_into(s, may_be_direct);
+		issue_into(s);
 		return;
 	}
-	issue_into(&n, may_be_direct);
+	issue_into(&n);
 	bpf_map_update_elem(map, key, &n, BPF_ANY);
 }
 
@@ -387,7 +376,7 @@ static __always_inline void account(__u32 dev, __u32 op, __u64 bytes, const stru
 		barrier();
 		stat_inc(STAT_DISK_CLAIM);
 	}
-	if (!cfg.per_process || (s->flags & BIOLAT_UNOWNED))
+	if (!cfg.per_process)
 		return;
 	p = proc_of(s, slots);
 	if (!p)
@@ -522,7 +511,7 @@ int BPF_PROG(bio_issue_btf, struct request *rq)
 	struct biolat_start *s = start_for(rq);
 
 	if (s)
-		issue_into(s, rq->q->elevator == NULL);
+		issue_into(s);
 	return 0;
 }
 
@@ -586,7 +575,7 @@ int BPF_PROG(bio_issue_raw, struct request *rq)
 {
 	__u64 key = (__u64)rq;
 
-	on_issue(&starts_rq, &key, BPF_CORE_READ(rq, q, elevator) == NULL);
+	on_issue(&starts_rq, &key);
 	return 0;
 }
 
@@ -648,8 +637,7 @@ int bio_issue_tp(struct trace_event_raw_block_rq *ctx)
 {
 	struct biolat_sector_key key = rq_key_tp(ctx);
 
-	/* The record has no queue pointer: an issue without an insert is taken as direct. */
-	on_issue(&starts_sec, &key, true);
+	on_issue(&starts_sec, &key);
 	return 0;
 }
 

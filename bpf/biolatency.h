@@ -33,15 +33,12 @@ struct biolat_cfg {
 /* biolat_start.flags */
 #define BIOLAT_INSERTED 1   /* seen at block_rq_insert: tgid/comm are the submitter's */
 #define BIOLAT_REQUEUED 2   /* requeued after issue: keep tgid/comm when it comes back */
-#define BIOLAT_UNOWNED 4    /* issued without an insert on a queue with an I/O scheduler: someone
-                             * else's request dispatched from the current context; no process
-                             * is charged for it */
 
 /* When and by whom a request was started; ts == 0 and flags == 0: not in flight. */
 struct biolat_start {
 	__u64 ts;                   /* bpf_ktime_get_ns() at issue (cfg.queued: at insert); 0 = not yet */
 	__u32 tgid;                 /* process current at insert, or at issue when not inserted */
-	__u32 flags;                /* BIOLAT_INSERTED | BIOLAT_REQUEUED | BIOLAT_UNOWNED */
+	__u32 flags;                /* BIOLAT_INSERTED | BIOLAT_REQUEUED */
 	char comm[TASK_COMM_LEN];
 };
 
