@@ -52,6 +52,7 @@ time.sleep(0.3)
     // python starts, when its files are not in the page cache) go into a snapshot of their own,
     // left out of the comparison below.
     const trace = TracerSession.open(pid, { tracers: ['biosnoop'], slowIoMs: 0 });
+    const attachedNs = Number(process.hrtime.bigint()); // biosnoop's clock (CLOCK_MONOTONIC)
     {
       const cur = sampler.sample();
       snaps.push(buildSnapshot(cur, prev));
@@ -97,7 +98,8 @@ time.sleep(0.3)
     // from the child's start instead, biolatency gave 42 and 57 where biosnoop listed 40.
     const got = trace.poll();
     trace.close();
-    const bios = got.bio;
+    // What completed after the start-up snapshot (the child is asleep around it).
+    const bios = got.bio.filter((e) => e.monoNs > attachedNs);
     assert.equal(got.counters.biosnoop?.lost, 0, 'biosnoop lost no request');
     const listed = bios.map((e) => `${e.op}${e.meta ? 'M' : ''}${e.sync ? 'S' : ''}${e.preflush ? 'F' : ''} ${e.bytes}@${e.sector}`).join(', ');
     const writes = bios.filter((e) => e.op === 'W' && e.bytes === 4096).length;
