@@ -2,7 +2,7 @@
  * Block I/O latency for one interval: deltas of the biolatency probe's cumulative counters,
  * rates and percentiles (a pure function of two readings, like buildRunqlat).
  */
-import { diffHist, emptyHist, Hist, histStats, HistStats, HIST_SLOTS } from './hist';
+import { diffHist, emptyHist, Hist, histStats, HistStats, HIST_SLOTS, unmoved } from './hist';
 import type { BioOp, BiolatencyRaw } from '../probes/biolatency';
 
 /** One disk in one direction over the interval. */
@@ -95,7 +95,7 @@ export function buildBiolatency(cur: BiolatencyRaw, prev: BiolatencyRaw | undefi
   for (const p of cur.procs) {
     const was = prevProcs.get(p.pid);
     // No I/O in the interval (most processes): nothing to subtract.
-    if (was && was.bytes === p.bytes && was.hist.count === p.hist.count && was.hist.sumNs === p.hist.sumNs) continue;
+    if (was && was.bytes === p.bytes && unmoved(p.hist, was.hist)) continue;
     const { hist, bytes } = diffCounted(p, was);
     if (hist.count === 0 && bytes === 0) continue;
     procs.push({

@@ -47,6 +47,14 @@ export function trimHist(h: Hist): Hist {
 }
 
 /**
+ * True when a cumulative reading did not move since `prev` (same count and sum): nothing
+ * happened in between, and diffHist need not be called (most processes, most ticks).
+ */
+export function unmoved(cur: Hist, prev: Hist | undefined): boolean {
+  return prev !== undefined && prev.count === cur.count && prev.sumNs === cur.sumNs;
+}
+
+/**
  * The events between two cumulative readings. A counter that went down means the kernel-side
  * entry was recreated (map entry evicted or probe reloaded): the new reading is the delta.
  */

@@ -2,7 +2,7 @@
  * buildSnapshot(sample, prev): a pure function from two Samples to what screens and exporters
  * show — per-interval counts, rates, percentiles. Live, paused and replay all go through it.
  */
-import { diffHist, Hist, histStats, HistStats, trimHist } from './hist';
+import { diffHist, Hist, histStats, HistStats, trimHist, unmoved } from './hist';
 import type { Sample, ProbeSample } from './sample';
 import type { CpuTimes } from '../procfs/system';
 import type { RunqlatRaw } from '../probes/runqlat';
@@ -135,7 +135,7 @@ export function buildRunqlat(cur: RunqlatRaw, prev: RunqlatRaw | undefined, inte
   for (const p of cur.procs) {
     const was = prevProcs.get(p.pid)?.hist;
     // Did not run in the interval (most processes on an idle machine): nothing to subtract.
-    if (was && was.count === p.hist.count && was.sumNs === p.hist.sumNs) continue;
+    if (unmoved(p.hist, was)) continue;
     const h = diffHist(p.hist, was);
     if (h.count === 0) continue;
     const s = histStats(h, intervalMs);

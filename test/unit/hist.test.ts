@@ -3,7 +3,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { diffHist, percentileUs, maxBucketUs, histStats, slotLabel, formatUs, trimHist, decodeHist, HIST_LAYOUT, HIST_SLOTS } from '../../src/model/hist';
+import { diffHist, unmoved, percentileUs, maxBucketUs, histStats, slotLabel, formatUs, trimHist, decodeHist, HIST_LAYOUT, HIST_SLOTS } from '../../src/model/hist';
 
 test('percentile interpolates inside the bucket that holds the rank', () => {
   // 100 events all in slot 4 = [16, 32) µs: p50 is halfway through it.
@@ -48,6 +48,14 @@ test('diffHist treats a counter that went down as a reset: the new reading is th
   // A slot going down alone is also a reset (entry recreated with a similar count).
   const cur2 = { count: 101, sumNs: 9100, slots: [40, 61] };
   assert.deepEqual(diffHist(cur2, prev), cur2);
+});
+
+test('unmoved: same count and sum since the last reading, or no last reading', () => {
+  const h = { count: 3, sumNs: 900, slots: [1, 2] };
+  assert.equal(unmoved(h, { count: 3, sumNs: 900, slots: [1, 2] }), true);
+  assert.equal(unmoved(h, { count: 2, sumNs: 900, slots: [1, 1] }), false);
+  assert.equal(unmoved(h, { count: 3, sumNs: 800, slots: [1, 2] }), false);
+  assert.equal(unmoved(h, undefined), false, 'first sight: everything counts');
 });
 
 test('trimHist drops trailing empty slots only', () => {
