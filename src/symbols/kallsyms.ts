@@ -110,21 +110,22 @@ export class KernelSymbols {
   /** The address of a function by name (the lowest one when names repeat), or null. */
   addressOf(name: string): bigint | null {
     if (!name || name.includes('\n')) return null;
-    const want = name + '\n';
-    for (let pos = this.names.indexOf(want); pos >= 0; pos = this.names.indexOf(want, pos + 1)) {
-      // A match must start a name: at 0 or just after a "\n".
-      if (pos > 0 && this.names.charCodeAt(pos - 1) !== 10) continue;
-      // The index whose name starts at pos (binary search over the start offsets).
-      let lo = 0;
-      let hi = this.addrs.length - 1;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        if (this.nameAt[mid] < pos) lo = mid + 1;
-        else hi = mid;
-      }
-      if (this.nameAt[lo] === pos) return this.addrs[lo];
+    // A whole name: at the very start, or right after the "\n" that ends the one before.
+    let pos = 0;
+    if (!this.names.startsWith(name + '\n')) {
+      const nl = this.names.indexOf('\n' + name + '\n');
+      if (nl < 0) return null;
+      pos = nl + 1;
     }
-    return null;
+    // The index whose name starts at pos (binary search over the start offsets).
+    let lo = 0;
+    let hi = this.addrs.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.nameAt[mid] < pos) lo = mid + 1;
+      else hi = mid;
+    }
+    return this.addrs[lo];
   }
 }
 

@@ -47,6 +47,7 @@ test('kallsyms text: text symbols only, sorted, modules kept, lookups between sy
   assert.equal(k.addressOf('weak_func'), 0xffffffff81000300n);
   // Whole names only (not the end of "a_func" nor the start of "weak_func"); the lowest of a repeated one.
   assert.equal(k.addressOf('func'), 0xffffffff81000400n);
+  assert.equal(k.addressOf('a_func'), 0xffffffff81000100n, 'the first name of all');
   assert.equal(k.addressOf('weak'), null);
   assert.equal(k.addressOf('mod_func'), 0xffffffffc0001000n);
   assert.deepEqual(k.resolve(0xffffffff81000504n), { name: 'func', offset: 4 });
