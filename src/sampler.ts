@@ -105,7 +105,9 @@ export class Sampler {
     const early = names.includes('runqlat') ? this.readProbe('runqlat') : undefined;
     // /proc next: the probes' readers drop map entries of processes that are gone, and the
     // list of live processes answers that without a kill(pid, 0) per entry and probe.
-    const procs = readProcs(this.procCache, this.ranHint(early));
+    // Read before /proc is listed: an unchanged count of process forks lets the listing be reused.
+    const churn = this.opts.filterTgid ? null : this.processChurn();
+    const procs = readProcs(this.procCache, this.ranHint(early), churn);
     setLivePids(procs.procs);
     sweepDead();
     const probes: ProbesRaw = {};
@@ -154,6 +156,16 @@ export class Sampler {
    * row, no per-process updates dropped for a full map, no process filter — and probetop itself,
    * which certainly ran, shows as running (which also fails when /proc is another pid namespace).
    */
+  private processChurn(): number | null {
+    const p = this.loaded.get('procevents');
+    if (!p?.processChurn || this.disabled.has('procevents')) return null;
+    try {
+      return p.processChurn();
+    } catch {
+      return null;
+    }
+  }
+
   private ranHint(s: ProbeSample<unknown> | undefined): RanHint | null {
     const prev = this.ranPrev;
     this.ranPrev = null;
@@ -171,6 +183,11 @@ export class Sampler {
   procsSkipped(): number {
     return this.procCache.skipped;
   }
+  /** Ticks that reused the last /proc listing (no process fork counted since). */
+  listingsReused(): number {
+    return this.procCache.listingsReused;
+  }
+
 
   /** The loaded probes (for BPF stats and tests). */
   probes(): ReadonlyMap<ProbeName, LoadedProbe<unknown>> {

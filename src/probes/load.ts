@@ -79,6 +79,7 @@ export function loadProbe<Raw>(spec: ProbeSpec<Raw>, opts: ProbeOptions, feature
         variant: variant.name,
         obj: o,
         read: bound.read,
+        processChurn: bound.processChurn,
         programs: () => variant.programs.map((name) => ({ name, fd: o.programFd(name) })),
         close: () => {
           bound.close?.();

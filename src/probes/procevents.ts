@@ -55,6 +55,7 @@ export const PE_STATS = struct('pe_stats', [
 
 /** enum pe_kind (bpf/procevents.h), indexed by its value; 'freed' completes an 'exit'. */
 export const PE_KINDS = ['fork', 'exec', 'exit', 'freed'] as const;
+const FORK_KIND = PE_KINDS.indexOf('fork');
 
 /** pe_event.flags bits (bpf/procevents.h). */
 export const PE_F_ARGS_TRUNC = 1;
@@ -327,7 +328,7 @@ export const procevents: ProbeSpec<ProceventsRaw> = {
               : null,
     },
   ],
-  bind(obj) {
+  bind(obj, variant) {
     const ringMap = obj.map('pe_ring');
     const statsMap = obj.map('pe_stats');
     const zeroKey = Buffer.alloc(4);
@@ -482,6 +483,18 @@ export const procevents: ProbeSpec<ProceventsRaw> = {
         }
         const lost = lostByKind.fork + lostByKind.exec + lostByKind.exit + lostByKind.freed;
         return { events, counts, lost, lostByKind, budgetDrops, cpuAtExit };
+      },
+      processChurn(): number | null {
+        // Process forks, counted before their record is reserved (lost or not). sched_process_fork
+        // fires once the child is in the pid table, so a fork counted is a child /proc lists. The
+        // classic variant counts at task_newtask, inside copy_process before that: no count then.
+        // Ends need no count: a process gone from a reused listing fails its read and is dropped.
+        if (variant.name === 'tracepoint') return null;
+        const cpus = lookupPercpu(statsMap, zeroKey, statsBuf);
+        if (!cpus) return null;
+        let n = 0;
+        for (const cpu of cpus) n += u64(cpu, S.events + FORK_KIND * 8);
+        return n;
       },
       close() {
         if (closed) return;

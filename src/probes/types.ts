@@ -36,6 +36,11 @@ export interface LoadedProbe<Raw> {
   read(): Raw;
   /** Program names and fds, for BPF run-time statistics. */
   programs(): { name: string; fd: number }[];
+  /**
+   * Process events only: a count that changes whenever a process is created or freed, read
+   * without draining anything (see ProcChurn in procfs); null when it cannot be read.
+   */
+  processChurn?(): number | null;
   close(): void;
 }
 

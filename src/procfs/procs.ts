@@ -290,6 +290,20 @@ const SETTLE_S = 2;
  * a tick instead of 50.
  */
 export const STAT_REFRESH_TICKS = 30;
+
+/**
+ * When told that no process was created or ended since the last listing (see ProcListingHint),
+ * the reader reuses that listing instead of reading the /proc directory (~1 ms a tick with 600
+ * processes), but lists it anyway every this many ticks.
+ */
+export const LISTING_REFRESH_TICKS = 10;
+
+/**
+ * A count that changes whenever a process (thread group) is created or freed, from a source
+ * cheaper than listing /proc (the process-event probe counts every fork and free). Equal values
+ * at two ticks mean the set of processes in /proc is the same; null means unknown.
+ */
+export type ProcChurn = number | null;
 /** cmdline, cgroup and uid are re-read every this many ticks (setproctitle, setuid, migration). */
 const STATIC_REFRESH_TICKS = 300;
 
@@ -340,8 +354,12 @@ export class ProcCache {
   private uptimeFd = -1;
   private tick = 0;
   private ran: RanHint | null = null;
+  private pids: number[] | null = null; // the last listing of /proc
+  private listedChurn: ProcChurn = null; // the churn count read before it
   /** Processes not read at the last tick because they did not run (see idle()). */
   skipped = 0;
+  /** Ticks that reused the last listing of /proc instead of reading the directory. */
+  listingsReused = 0;
 
   constructor(opts: ProcCacheOptions = {}) {
     this.root = opts.root ?? '/proc';
@@ -352,7 +370,7 @@ export class ProcCache {
   }
 
   /** Reads every process once (see readProcs). */
-  read(ran?: RanHint | null): ProcsRaw {
+  read(ran?: RanHint | null, churn: ProcChurn = null): ProcsRaw {
     const tick = ++this.tick;
     this.ran = ran ?? null;
     this.skipped = 0;
@@ -361,18 +379,29 @@ export class ProcCache {
     this.uptimeFd = this.keptFd;
     if (n > 0) uptimeS = parseUptime(this.buf, n);
 
-    let names: string[];
-    try {
-      names = fs.readdirSync(this.root);
-    } catch {
-      names = [];
+    // The churn count is read before the listing it vouches for: a process born or freed after
+    // that read changes the next count, so the directory is read again then.
+    let pids = this.pids;
+    if (pids === null || churn === null || churn !== this.listedChurn || tick % LISTING_REFRESH_TICKS === 0) {
+      let names: string[];
+      try {
+        names = fs.readdirSync(this.root);
+      } catch {
+        names = [];
+      }
+      pids = [];
+      for (const name of names) {
+        const c = name.charCodeAt(0);
+        if (c >= 0x30 && c <= 0x39) pids.push(Number(name));
+      }
+      this.pids = pids;
+      this.listedChurn = churn;
+    } else {
+      this.listingsReused++;
     }
     const order: Entry[] = [];
     const multi: Entry[] = [];
-    for (const name of names) {
-      const c = name.charCodeAt(0);
-      if (c < 0x30 || c > 0x39) continue;
-      const pid = Number(name);
+    for (const pid of pids) {
       let e = this.entries.get(pid);
       if (e && !this.update(e, tick)) {
         this.drop(e); // gone, or the pid now names another process: start afresh
@@ -729,8 +758,9 @@ function isKernelThread(pid: number, ppid: number): boolean {
 /**
  * Reads every process (thread group) in /proc once: one ProcRaw each, cumulative counters.
  * Processes that vanish while being read are left out. `cache` carries state between calls.
- * With a RanHint, processes that did not run are not read (see ProcCache.idle).
+ * With a RanHint, processes that did not run are not read (see ProcCache.idle). With a churn
+ * count equal to the one read before the last listing, that listing is reused (see ProcChurn).
  */
-export function readProcs(cache: ProcCache, ran?: RanHint | null): ProcsRaw {
-  return cache.read(ran);
+export function readProcs(cache: ProcCache, ran?: RanHint | null, churn: ProcChurn = null): ProcsRaw {
+  return cache.read(ran, churn);
 }

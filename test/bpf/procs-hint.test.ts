@@ -80,3 +80,39 @@ test('sampler: per-process map entries of exited processes are removed by the ne
     s.close();
   }
 });
+
+test('sampler: the /proc listing is reused while no process forks; a new child is listed at once, an ended one dropped', { skip: skip ?? false }, async (t) => {
+  const s = new Sampler({ disable: ['offcputime', 'biolatency', 'cachestat'] });
+  try {
+    s.start();
+    const variant = s.loadInfo.find((l) => l.name === 'procevents')?.variant;
+    assert.ok(variant, 'procevents loaded');
+    if (variant === 'tracepoint') return t.skip('procevents runs on classic tracepoints here: they count a fork before its child is listed, so the listing is always read');
+    const has = (pid: number) => s.sample().procs!.procs.some((p) => p.pid === pid);
+    s.sample();
+    // Quiet ticks reuse the listing (a fork elsewhere on the machine lists again: several tries).
+    for (let i = 0; i < 20 && s.listingsReused() === 0; i++) {
+      await sleep(100);
+      s.sample();
+    }
+    assert.ok(s.listingsReused() > 0, 'no tick reused the /proc listing in 20 tries');
+    let droppedOnReuse = 0;
+    for (let round = 0; round < 5; round++) {
+      const child = spawn('sleep', ['30']);
+      await new Promise((res) => child.on('spawn', res));
+      assert.ok(has(child.pid!), `round ${round}: the new child ${child.pid} is listed by the first sample after its fork`);
+      await sleep(100);
+      s.sample();
+      const exited = new Promise((res) => child.on('exit', res));
+      child.kill('SIGKILL');
+      await exited; // reaped: gone from /proc
+      const before = s.listingsReused();
+      const listed = has(child.pid!);
+      assert.ok(!listed, `round ${round}: the killed child ${child.pid} is still listed (listing reused: ${s.listingsReused() > before})`);
+      if (s.listingsReused() > before) droppedOnReuse++;
+    }
+    assert.ok(droppedOnReuse > 0, 'no round dropped the killed child while reusing the listing');
+  } finally {
+    s.close();
+  }
+});

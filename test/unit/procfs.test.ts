@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync, spawn, ChildProcess } from 'node:child_process';
-import { clockInfo, decodeRaw, encodeRaw, parseCgroup, parseCmdline, parseSchedstat, parseStat, parseStatusUid, ProcCache, ProcRaw, ProcsRaw, readProcs, STAT_REFRESH_TICKS } from '../../src/procfs/procs';
+import { clockInfo, decodeRaw, encodeRaw, parseCgroup, parseCmdline, parseSchedstat, parseStat, parseStatusUid, ProcCache, ProcRaw, ProcsRaw, readProcs, STAT_REFRESH_TICKS, LISTING_REFRESH_TICKS } from '../../src/procfs/procs';
 import { parsePasswd, UserNames } from '../../src/procfs/users';
 import { buildProcs } from '../../src/model/procs';
 import { readSystem } from '../../src/procfs/system';
@@ -602,5 +602,41 @@ test('readSystem: load averages from the kept-open /proc/loadavg are what the ke
     assert.ok([before, after].some((l) => l.every((v, j) => v === s.loadavg[j])), `${s.loadavg} vs ${before} / ${after}`);
     assert.ok(s.ncpu >= 1 && s.uptimeS > 0);
     assert.equal(readSystem(1234.5).uptimeS, 1234.5, 'the uptime the caller just read is taken as it is');
+  }
+});
+
+test('fake /proc: an unchanged process-fork count reuses the last listing, a changed one lists again', () => {
+  const f = new FakeProcFs(1000);
+  const cache = new ProcCache({ root: f.root, schedstat: true });
+  const pids = (r: ProcsRaw) => r.procs.map((p) => p.pid).sort((a, b) => a - b);
+  try {
+    f.put({ pid: 1, comm: 'init', ppid: 0, start: 1 });
+    f.put({ pid: 42, comm: 'app', ppid: 1, start: 50_000 });
+    assert.deepEqual(pids(readProcs(cache, null, 7)), [1, 42]); // tick 1: the first listing
+    assert.equal(cache.listingsReused, 0);
+    // A new directory while the count stays: the listing is reused, so it is not seen yet...
+    f.put({ pid: 50, comm: 'new', ppid: 1, start: 60_000 });
+    assert.deepEqual(pids(readProcs(cache, null, 7)), [1, 42]);
+    assert.equal(cache.listingsReused, 1);
+    // ...and a count that moved, or none at all, lists /proc again. (A process gone from a
+    // reused listing is dropped when its kept-open files fail to read: real /proc only, see the
+    // BPF test in procs-hint.)
+    f.remove(42);
+    assert.deepEqual(pids(readProcs(cache, null, 8)), [1, 50]);
+    f.put({ pid: 51, comm: 'new2', ppid: 1, start: 61_000 });
+    assert.deepEqual(pids(readProcs(cache, null, null)), [1, 50, 51]);
+    assert.equal(cache.listingsReused, 1);
+    // Every LISTING_REFRESH_TICKS ticks the directory is listed whatever the count says.
+    f.put({ pid: 52, comm: 'new3', ppid: 1, start: 62_000 });
+    let tick = 4;
+    assert.deepEqual(pids(readProcs(cache, null, 9)), [1, 50, 51, 52]); // tick 5: the count moved
+    const reusedBefore = cache.listingsReused;
+    f.put({ pid: 53, comm: 'new4', ppid: 1, start: 63_000 });
+    for (tick = 6; tick % LISTING_REFRESH_TICKS !== 0; tick++) assert.deepEqual(pids(readProcs(cache, null, 9)), [1, 50, 51, 52], `tick ${tick}`);
+    assert.equal(cache.listingsReused, reusedBefore + (tick - 6));
+    assert.deepEqual(pids(readProcs(cache, null, 9)), [1, 50, 51, 52, 53], `tick ${tick}: the periodic listing`);
+  } finally {
+    cache.close();
+    f.close();
   }
 });
