@@ -222,11 +222,12 @@ export function symbolizeOffcputime(snap: OffcputimeSnap, namer: FrameNamer, lim
   const user = (pid: number, stack: readonly Address[]) => stack.map((a, i) => namer.userName(pid, i === 0 ? a : callSite(a)) ?? `0x${a}`);
   const nProcs = limit.procs ?? snap.procs.length;
   const nStacks = limit.stacks ?? snap.stacks.length;
+  // What is not named is shared with `snap`, not copied (snapshots are never modified).
   return {
     ...snap,
-    procs: snap.procs.map((p, i) => (i < nProcs && p.topKernelStack ? { ...p, topReason: leafReason(kernel(p.topKernelStack)) } : { ...p })),
+    procs: snap.procs.map((p, i) => (i < nProcs && p.topKernelStack ? { ...p, topReason: leafReason(kernel(p.topKernelStack)) } : p)),
     stacks: snap.stacks.map((s, i) =>
-      i < nStacks ? { ...s, kernelFrames: kernel(s.kernelStack), userFrames: s.userStack ? user(s.pid, s.userStack) : null } : { ...s },
+      i < nStacks ? { ...s, kernelFrames: kernel(s.kernelStack), userFrames: s.userStack ? user(s.pid, s.userStack) : null } : s,
     ),
     symbolized: true,
   };

@@ -59,8 +59,12 @@ const MAX_PROCS = 512;
 const MAX_FILES = 128;
 
 /** Resolves kernel and user addresses to function names, with caches. */
+/** Most kernel addresses whose names the Symbolizer remembers (then it starts over). */
+const KERNEL_NAMES_MAX = 65536;
+
 export class Symbolizer {
   private ksyms: KernelSymbols | undefined;
+  private kernelNames = new Map<string, string | null>(); // kernelName's answers
   private procs = new Map<number, { at: number; maps: Mapping[] }>();
   private files = new Map<string, ElfSymbols | null>();
   private perfMaps = new Map<number, { checkedAt: number; mtimeMs: number; size: number; map: PerfMap | null }>();
@@ -82,6 +86,7 @@ export class Symbolizer {
   /** Forgets the kernel symbols (after modules or BPF programs were loaded). */
   reloadKernel(): void {
     this.ksyms = undefined;
+    this.kernelNames.clear();
   }
 
   /** Forgets what is cached about a process (it exited, or exec'd). */
@@ -114,9 +119,18 @@ export class Symbolizer {
     return sym ? { ...sym, module: path.basename(m.path.replace(/ \(deleted\)$/, '')) } : null;
   }
 
-  /** The kernel function name at `addr`, or null (the shape the off-CPU model asks for). */
+  /**
+   * The kernel function name at `addr`, or null (the shape the off-CPU model asks for). Names
+   * are remembered: the panels ask about the same few hundred addresses every tick.
+   */
   kernelName(addr: string): string | null {
-    return this.kernel(addr)?.name ?? null;
+    let name = this.kernelNames.get(addr);
+    if (name === undefined) {
+      if (this.kernelNames.size >= KERNEL_NAMES_MAX) this.kernelNames.clear();
+      name = this.kernel(addr)?.name ?? null;
+      this.kernelNames.set(addr, name);
+    }
+    return name;
   }
 
   /** The user function name at `addr` in `pid`, or null. */

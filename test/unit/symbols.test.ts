@@ -266,3 +266,31 @@ test('Symbolizer.kernel: hex strings and bigints resolve alike', { skip: kallsym
   assert.equal(s.kernelName((sched + 2n).toString(16)), 'schedule');
   assert.equal(s.kernel('0x' + sched.toString(16))?.offset, 0);
 });
+
+test('Symbolizer.kernelName remembers its answers until reloadKernel', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'probetop-ksyms-'));
+  const file = path.join(dir, 'kallsyms');
+  try {
+    fs.writeFileSync(file, 'ffffffff81000000 T first_fn\nffffffff81000100 T second_fn\nffffffff81000200 T _etext\n');
+    const s = new Symbolizer({ kallsyms: file });
+    const table = s.kernelSymbols();
+    const resolve = table.resolve.bind(table);
+    let lookups = 0;
+    table.resolve = (a) => (lookups++, resolve(a));
+    assert.equal(s.kernelName('ffffffff81000010'), 'first_fn');
+    assert.equal(s.kernelName('ffffffff81000110'), 'second_fn');
+    assert.equal(s.kernelName('ffffffff80000000'), null);
+    assert.equal(lookups, 3);
+    // Asked again (names and misses alike): answered without a lookup in the table.
+    assert.equal(s.kernelName('ffffffff81000010'), 'first_fn');
+    assert.equal(s.kernelName('ffffffff80000000'), null);
+    assert.equal(lookups, 3);
+    fs.writeFileSync(file, 'ffffffff81000000 T renamed_fn\nffffffff81000200 T _etext\n');
+    // ...until the kernel table is reloaded: then no old answer is given.
+    s.reloadKernel();
+    assert.equal(s.kernelName('ffffffff81000010'), 'renamed_fn');
+    assert.equal(s.kernelName('ffffffff81000110'), 'renamed_fn');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
