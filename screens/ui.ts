@@ -22,16 +22,24 @@ import { panelCapacity } from './layout';
 /**
  * blessed's draw asks unicode.charWidth for every cell of every changed line (fullUnicode), and
  * that general lookup was a fifth of the draw. Printable ASCII is one column wide: answered
- * first, everything else goes to blessed's own function. Installed once.
+ * first. Other characters of the Basic Multilingual Plane (box drawing, blocks, sparklines)
+ * have a width that depends on the code point alone: blessed's answer is remembered per code
+ * point. Control characters (a tab's width is a setting) and surrogates (a pair makes one code
+ * point) always go to blessed's own function. Installed once.
  */
 export function fastAsciiWidth(): void {
   type Width = (s: string | number, i?: number) => number;
   const u = (blessed as unknown as { unicode: { charWidth: Width & { general?: Width } } }).unicode;
   if (u.charWidth.general) return;
   const general = u.charWidth;
+  const known = new Int8Array(0x10000).fill(-1);
   const fast = (s: string | number, i?: number): number => {
     const c = typeof s === 'string' ? s.charCodeAt(i ?? 0) : s;
-    return c >= 0x20 && c < 0x7f ? 1 : general(s, i);
+    if (c >= 0x20 && c < 0x7f) return 1;
+    if (!(c >= 0xa0 && c <= 0xffff) || (c >= 0xd800 && c <= 0xdfff)) return general(s, i); // NaN too (past the end)
+    let w = known[c];
+    if (w < 0) known[c] = w = general(c);
+    return w;
   };
   u.charWidth = Object.assign(fast, { general });
 }

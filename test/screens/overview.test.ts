@@ -161,4 +161,15 @@ test('the ASCII fast path of blessed charWidth answers as blessed does, for ASCI
   assert.deepEqual(samples.map((s) => u.charWidth(s)), before);
   assert.deepEqual(Array.from({ length: 0x3100 }, (_, c) => u.charWidth(c)), codes);
   assert.equal(u.charWidth('x😀', 1), general('x😀', 1));
+  // Every code point of the Basic Multilingual Plane, as a number and in a string, asked twice
+  // (the second answer comes from what was remembered), and surrogate pairs.
+  const bmp = Array.from({ length: 0x10000 }, (_, c) => general(c));
+  for (let round = 0; round < 2; round++) {
+    for (let c = 0; c < 0x10000; c++) if (u.charWidth(c) !== bmp[c]) assert.fail(`U+${c.toString(16)}: ${u.charWidth(c)}, blessed ${bmp[c]}, round ${round}`);
+    for (let c = 0; c < 0x10000; c++) {
+      const str = `a${String.fromCharCode(c)}b`;
+      if (u.charWidth(str, 1) !== general(str, 1)) assert.fail(`U+${c.toString(16)} in a string, round ${round}`);
+    }
+  }
+  for (const pair of ['😀', '\ud83d\ude00x', '\ud840\udc00']) assert.equal(u.charWidth(pair, 0), general(pair, 0), pair);
 });
