@@ -34,10 +34,10 @@ export interface ProbeLoadInfo {
   attempts: Attempt[];
 }
 
-/** Loads probes and produces Samples. Call close() exactly once (it is idempotent). */
 /** Every this many samples, free native memory goes back to the system (trimNativeHeap). */
 export const TRIM_PERIOD_TICKS = 10;
 
+/** Loads probes and produces Samples. Call close() exactly once (it is idempotent). */
 export class Sampler {
   private loaded = new Map<ProbeName, LoadedProbe<unknown>>();
   private failed = new Map<ProbeName, string>();
@@ -149,13 +149,7 @@ export class Sampler {
     }
   }
 
-  /**
-   * Which processes ran since the last tick, from the run-queue probe's per-process switch-in
-   * counts: a process whose count did not move was not switched in, so its /proc files have
-   * nothing new (RunqlatRaw). Trusted only when the probe sees everything: two readings in a
-   * row, no per-process updates dropped for a full map, no process filter — and probetop itself,
-   * which certainly ran, shows as running (which also fails when /proc is another pid namespace).
-   */
+  /** The process-event probe's count of process forks (see ProcChurn), or null. */
   private processChurn(): number | null {
     const p = this.loaded.get('procevents');
     if (!p?.processChurn || this.disabled.has('procevents')) return null;
@@ -166,6 +160,13 @@ export class Sampler {
     }
   }
 
+  /**
+   * Which processes ran since the last tick, from the run-queue probe's per-process switch-in
+   * counts: a process whose count did not move was not switched in, so its /proc files have
+   * nothing new (RunqlatRaw). Trusted only when the probe sees everything: two readings in a
+   * row, no per-process updates dropped for a full map, no process filter — and probetop itself,
+   * which certainly ran, shows as running (which also fails when /proc is another pid namespace).
+   */
   private ranHint(s: ProbeSample<unknown> | undefined): RanHint | null {
     const prev = this.ranPrev;
     this.ranPrev = null;
@@ -187,7 +188,6 @@ export class Sampler {
   listingsReused(): number {
     return this.procCache.listingsReused;
   }
-
 
   /** The loaded probes (for BPF stats and tests). */
   probes(): ReadonlyMap<ProbeName, LoadedProbe<unknown>> {

@@ -292,16 +292,17 @@ const SETTLE_S = 2;
 export const STAT_REFRESH_TICKS = 30;
 
 /**
- * When told that no process was created or ended since the last listing (see ProcListingHint),
- * the reader reuses that listing instead of reading the /proc directory (~1 ms a tick with 600
- * processes), but lists it anyway every this many ticks.
+ * When told that no process was created since the last listing (see ProcChurn), the reader
+ * reuses that listing instead of reading the /proc directory (~1 ms a tick with 600 processes),
+ * but lists it anyway every this many ticks.
  */
 export const LISTING_REFRESH_TICKS = 10;
 
 /**
- * A count that changes whenever a process (thread group) is created or freed, from a source
- * cheaper than listing /proc (the process-event probe counts every fork and free). Equal values
- * at two ticks mean the set of processes in /proc is the same; null means unknown.
+ * A count that changes whenever a process (thread group) is created, from a source cheaper than
+ * listing /proc (the process-event probe counts every fork). Equal values at two ticks mean that
+ * /proc lists no process it did not list before; one that ended since fails its read and is
+ * dropped. null means unknown.
  */
 export type ProcChurn = number | null;
 /** cmdline, cgroup and uid are re-read every this many ticks (setproctitle, setuid, migration). */
@@ -379,8 +380,8 @@ export class ProcCache {
     this.uptimeFd = this.keptFd;
     if (n > 0) uptimeS = parseUptime(this.buf, n);
 
-    // The churn count is read before the listing it vouches for: a process born or freed after
-    // that read changes the next count, so the directory is read again then.
+    // The churn count is read before the listing it vouches for: a process born after that read
+    // changes the next count, so the directory is read again then.
     let pids = this.pids;
     if (pids === null || churn === null || churn !== this.listedChurn || tick % LISTING_REFRESH_TICKS === 0) {
       let names: string[];

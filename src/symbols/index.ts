@@ -58,10 +58,10 @@ export function parseMaps(text: string): Mapping[] {
 const MAX_PROCS = 512;
 const MAX_FILES = 128;
 
-/** Resolves kernel and user addresses to function names, with caches. */
 /** Most kernel addresses whose names the Symbolizer remembers (then it starts over). */
 const KERNEL_NAMES_MAX = 65536;
 
+/** Resolves kernel and user addresses to function names, with caches. */
 export class Symbolizer {
   private ksyms: KernelSymbols | undefined;
   private kernelNames = new Map<string, string | null>(); // kernelName's answers
