@@ -16,6 +16,7 @@ import { offsetOf } from '../../src/bpf/layout';
 import { buildBiolatency, BiolatencySnap } from '../../src/model/biolatency';
 import { dumpPercpuArray, hashKeys, lookup, lookupPercpu, u64 } from '../../src/bpf/maps';
 import type { ProbeOptions } from '../../src/probes/types';
+import { progStats } from '../../src/bpf/stats';
 
 const N = 200;
 const BS = 4096;
@@ -83,6 +84,22 @@ function histSlotsSum(h: { slots: number[] }): number {
   return h.slots.reduce((a, b) => a + b, 0);
 }
 
+/** The kernel's own count of completed reads and writes of a block device (maj:min), or null. */
+function kernelIos(dev: string): { reads: number; writes: number } | null {
+  try {
+    const f = fs.readFileSync(`/sys/dev/block/${dev}/stat`, 'utf8').trim().split(/\s+/).map(Number);
+    return { reads: f[0], writes: f[4] };
+  } catch {
+    return null;
+  }
+}
+
+/** For a failure's message: what the kernel itself counted on `dev` since `before`. */
+function kernelIosSince(dev: string, before: { reads: number; writes: number } | null): string {
+  const now = kernelIos(dev);
+  return before && now ? `kernel's disk stats ${dev}: ${now.reads - before.reads} reads, ${now.writes - before.writes} writes completed` : 'no disk stats';
+}
+
 /** Loads biolatency with `opts`, runs the workload, checks the numbers; returns the variant used. */
 async function runWorkload(opts: ProbeOptions, variant: string | undefined): Promise<string | null> {
   const marks = idMarks();
@@ -99,18 +116,20 @@ async function runWorkload(opts: ProbeOptions, variant: string | undefined): Pro
   try {
     await dd(['--version']); // dd's own pages into the page cache: later runs read nothing but the file
     const before: BiolatencyRaw = probe.read();
+    const ios = kernelIos(disk);
     const t0 = performance.now();
     const w = await dd([`if=/dev/zero`, `of=${file}`, `bs=${BS}`, `count=${N}`, 'oflag=direct', 'conv=notrunc']);
     const rd = await dd([`if=${file}`, 'of=/dev/null', `bs=${BS}`, `count=${N}`, 'iflag=direct']);
     const after: BiolatencyRaw = probe.read();
     const snap: BiolatencySnap = buildBiolatency(after, before, performance.now() - t0);
     assert.equal(after.queued, opts.bioQueued === true);
+    const seen = `${kernelIosSince(disk, ios)}; noStart ${snap.noStart} dropped ${snap.dropped}; recursion misses ${probe.programs().map((x) => `${x.name}:${progStats(x.name, x.fd)?.recursionMisses ?? '?'}`).join(' ')}`;
 
     for (const [who, run] of [['writer', w], ['reader', rd]] as const) {
       const p = snap.procs.find((x) => x.pid === run.pid);
       assert.ok(p, `${who} dd ${run.pid} missing from the per-process table`);
       assert.equal(p.comm, 'dd');
-      assert.ok(p.ops >= N - LOST && p.ops <= N + 3, `${who} dd: ${p.ops} requests, expected ${N}`);
+      assert.ok(p.ops >= N - LOST && p.ops <= N + 3, `${who} dd: ${p.ops} requests, expected ${N} (${seen})`);
       // Every request of dd's is exactly one block; an extra one may be file-system metadata.
       if (p.ops <= N) assert.equal(p.bytes, p.ops * BS, `${who} dd bytes`);
       else assert.ok(p.bytes >= N * BS, `${who} dd: ${p.bytes} bytes, expected at least ${N * BS}`);
@@ -213,6 +232,7 @@ test('biolatency (tp_btf): with one-entry slot arrays, colliding requests, disks
   try {
     await dd(['--version']);
     const before = probe.read();
+    const ios = kernelIos(disk);
     const t0 = performance.now();
     // Two writers and two readers at once: up to four requests in flight want the one start
     // slot; at most one process owns the one process slot; reads and writes share a disk slot.
@@ -229,12 +249,22 @@ test('biolatency (tp_btf): with one-entry slot arrays, colliding requests, disks
     assert.ok(entries('procs') >= 3, `${entries('procs')} processes in the hash, expected the dd's that do not own the slot`);
     const after = probe.read();
     const snap = buildBiolatency(after, before, performance.now() - t0);
+    // What the interval held, for a failure's message: where uncounted requests went, if anywhere.
+    const ddPids = new Set(runs.map((x) => x.pid));
+    const seen = [
+      `dd ${runs.map((x) => `${x.pid}:${snap.procs.find((p) => p.pid === x.pid)?.ops ?? 0}`).join(' ')}`,
+      `others ${snap.procs.filter((p) => !ddPids.has(p.pid)).map((p) => `${p.comm}/${p.pid}:${p.ops}`).join(' ') || 'none'}`,
+      `disks ${snap.disks.map((d) => `${d.name}/${d.op}:${d.hist.count}`).join(' ')}`,
+      `noStart ${snap.noStart} dropped ${snap.dropped}`,
+      kernelIosSince(disk, ios),
+      `recursion misses ${probe.programs().map((x) => `${x.name}:${progStats(x.name, x.fd)?.recursionMisses ?? '?'}`).join(' ')}`,
+    ].join('; ');
 
     for (const run of runs) {
       const p = snap.procs.find((x) => x.pid === run.pid);
-      assert.ok(p, `dd ${run.pid} missing from the per-process table`);
+      assert.ok(p, `dd ${run.pid} missing from the per-process table (${seen})`);
       assert.equal(p.comm, 'dd');
-      assert.ok(p.ops >= N - LOST && p.ops <= N + 3, `dd ${run.pid}: ${p.ops} requests, expected ${N}`);
+      assert.ok(p.ops >= N - LOST && p.ops <= N + 3, `dd ${run.pid}: ${p.ops} requests, expected ${N} (${seen})`);
       if (p.ops <= N) assert.equal(p.bytes, p.ops * BS, `dd ${run.pid} bytes`);
       const raw = after.procs.find((x) => x.pid === run.pid)!;
       assert.equal(histSlotsSum(raw.hist), raw.hist.count, `dd ${run.pid}: buckets add up to the count`);
