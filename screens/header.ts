@@ -38,7 +38,10 @@ export function headerLines(snap: Snapshot | undefined, info: HeaderInfo, width:
   // Lost process events are the one loss a user must never miss: say it in the header.
   const lost = snap && snap.procevents?.status === 'ok' ? snap.procevents.data.lost + snap.procevents.data.budgetDrops : 0;
   const lostText = lost > 0 ? (color ? `{red-fg}lost ${lost} events{/red-fg}` : `lost ${lost} events`) : '';
-  const line2 = fit([info.mode, every, ...(costText ? [costText] : []), ...(lostText ? [lostText] : []), ' probes:', ...probes], width);
+  // Events the kernel skipped for a probe (its program was already running on that CPU): `d` says which.
+  const missed = (cost?.probes ?? []).reduce((n, p) => n + (p.missed ?? 0), 0);
+  const missedText = missed > 0 ? (color ? `{yellow-fg}${missed} skipped by the kernel{/yellow-fg}` : `${missed} skipped by the kernel`) : '';
+  const line2 = fit([info.mode, every, ...(costText ? [costText] : []), ...(lostText ? [lostText] : []), ...(missedText ? [missedText] : []), ' probes:', ...probes], width);
   return [line1, line2];
 }
 

@@ -78,5 +78,14 @@ export function probeHealth(snap: Snapshot): { name: string; text: string; bad: 
     const d = snap.procevents.data;
     out.push({ name: 'procevents', text: `${d.lost} events lost in the kernel (ring full), ${d.lostTotal} since start; ${d.budgetDrops} over the per-drain budget`, bad: d.lost + d.budgetDrops > 0 });
   }
+  // Events the kernel did not give the programs at all: a run skipped because the program (on
+  // classic tracepoints, any BPF program) was already running on that CPU.
+  for (const h of out) {
+    const missed = snap.cost?.probes.find((p) => p.name === h.name)?.missed ?? 0;
+    if (missed > 0) {
+      h.text += `; ${missed} events skipped by the kernel (a BPF program was already running on that CPU)`;
+      h.bad = true;
+    }
+  }
   return out;
 }

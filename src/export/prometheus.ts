@@ -65,6 +65,11 @@ const COUNTERS: CounterDef[] = [
     get: (s) => s.cost.probes.map((p) => ({ labels: { probe: p.name }, value: (p.eventsPerSec * s.intervalMs) / 1000 })),
   },
   {
+    name: 'probetop_bpf_missed_runs_total',
+    help: 'Runs of probetop BPF programs the kernel skipped (already running on that CPU): events not seen, by probe.',
+    get: (s) => s.cost.probes.map((p) => ({ labels: { probe: p.name }, value: p.missed ?? 0 })),
+  },
+  {
     name: 'probetop_bpf_run_seconds_total',
     help: 'CPU time spent in probetop BPF programs, by probe.',
     get: (s) => s.cost.probes.map((p) => ({ labels: { probe: p.name }, value: (p.cpuPct / 100) * (s.intervalMs / 1000) })),

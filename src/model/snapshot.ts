@@ -51,7 +51,10 @@ export interface ProbeCost {
   eventsPerSec: number; // program runs per second
   nsPerEvent: number | null; // mean run time per run, ns
   cpuPct: number; // % of one CPU spent in the probe's programs
-  programs: { name: string; eventsPerSec: number; nsPerEvent: number | null }[];
+  /** Runs the kernel skipped in the interval (the program, or on classic tracepoints any BPF
+   * program, was already running on that CPU): events the probe did not see. */
+  missed: number;
+  programs: { name: string; eventsPerSec: number; nsPerEvent: number | null; missed: number }[];
 }
 
 /** probetop's own overhead in the interval. */
@@ -89,13 +92,19 @@ export function buildCost(sample: Sample, prev: Sample | undefined, intervalMs: 
     const before = new Map((prev?.bpfStats?.[name] ?? []).map((p) => [p.id, p]));
     let runs = 0;
     let ns = 0;
+    let missed = 0;
     const programs = progs.map((p) => {
       const b = before.get(p.id);
       const dRuns = b && p.runCnt >= b.runCnt ? p.runCnt - b.runCnt : b ? p.runCnt : 0;
       const dNs = b && p.runTimeNs >= b.runTimeNs ? p.runTimeNs - b.runTimeNs : b ? p.runTimeNs : 0;
+      // Recordings made before misses were kept have none: 0.
+      const m = p.recursionMisses ?? 0;
+      const bm = b?.recursionMisses ?? 0;
+      const dMissed = b && m >= bm ? m - bm : b ? m : 0;
       runs += dRuns;
       ns += dNs;
-      return { name: p.name, eventsPerSec: intervalMs ? (dRuns * 1000) / intervalMs : 0, nsPerEvent: dRuns ? dNs / dRuns : null };
+      missed += dMissed;
+      return { name: p.name, eventsPerSec: intervalMs ? (dRuns * 1000) / intervalMs : 0, nsPerEvent: dRuns ? dNs / dRuns : null, missed: dMissed };
     });
     bpfNs += ns;
     probes.push({
@@ -103,6 +112,7 @@ export function buildCost(sample: Sample, prev: Sample | undefined, intervalMs: 
       eventsPerSec: intervalMs ? (runs * 1000) / intervalMs : 0,
       nsPerEvent: runs ? ns / runs : null,
       cpuPct: intervalMs ? (ns / 1e6 / intervalMs) * 100 : 0,
+      missed,
       programs,
     });
   }

@@ -23,10 +23,18 @@ const BS = 4096;
 /**
  * Requests that may go uncounted. Under heavy load on this VM the kernel occasionally does not
  * run BPF programs attached to block_rq_complete (ftrace sees the event; a separate minimal
- * tp_btf counter misses the very same ones, and no recursion miss is reported); the classic
- * tracepoint variant also loses events to bpf_prog_active recursion. A few percent, never more.
+ * tp_btf counter misses the very same ones, and no recursion miss is reported). A few percent.
+ * Beyond that, a shortfall is accepted only as far as the kernel reported it as skipped runs of
+ * the completion program (recursion misses, which probetop shows in its header and in `d`): the
+ * classic tracepoint variant loses completions to bpf_prog_active whenever another BPF program
+ * runs on that CPU (7 of 200 with 11 misses reported, beside a loop of small writes and sync).
  */
 const LOST = Math.ceil(N * 0.03);
+
+/** Runs of the probe's completion program the kernel skipped since it was loaded. */
+function completeMissed(probe: { programs(): { name: string; fd: number }[] }): number {
+  return probe.programs().filter((x) => x.name.includes('complete')).reduce((n, x) => n + (progStats(x.name, x.fd)?.recursionMisses ?? 0), 0);
+}
 
 const skip = bpfSkipReason();
 if (skip) console.log(`# skipping biolatency BPF tests: ${skip}`);
@@ -100,6 +108,11 @@ function kernelIosSince(dev: string, before: { reads: number; writes: number } |
   return before && now ? `kernel's disk stats ${dev}: ${now.reads - before.reads} reads, ${now.writes - before.writes} writes completed` : 'no disk stats';
 }
 
+/** For a failure's message: how often each of a probe's programs was skipped by the kernel. */
+function recursionMisses(probe: { programs(): { name: string; fd: number }[] }): string {
+  return `recursion misses ${probe.programs().map((x) => `${x.name}:${progStats(x.name, x.fd)?.recursionMisses ?? '?'}`).join(' ')}`;
+}
+
 /** Loads biolatency with `opts`, runs the workload, checks the numbers; returns the variant used. */
 async function runWorkload(opts: ProbeOptions, variant: string | undefined): Promise<string | null> {
   const marks = idMarks();
@@ -123,13 +136,14 @@ async function runWorkload(opts: ProbeOptions, variant: string | undefined): Pro
     const after: BiolatencyRaw = probe.read();
     const snap: BiolatencySnap = buildBiolatency(after, before, performance.now() - t0);
     assert.equal(after.queued, opts.bioQueued === true);
-    const seen = `${kernelIosSince(disk, ios)}; noStart ${snap.noStart} dropped ${snap.dropped}; recursion misses ${probe.programs().map((x) => `${x.name}:${progStats(x.name, x.fd)?.recursionMisses ?? '?'}`).join(' ')}`;
+    const seen = `${kernelIosSince(disk, ios)}; noStart ${snap.noStart} dropped ${snap.dropped}; ${recursionMisses(probe)}`;
+    const missed = completeMissed(probe);
 
     for (const [who, run] of [['writer', w], ['reader', rd]] as const) {
       const p = snap.procs.find((x) => x.pid === run.pid);
       assert.ok(p, `${who} dd ${run.pid} missing from the per-process table`);
       assert.equal(p.comm, 'dd');
-      assert.ok(p.ops >= N - LOST && p.ops <= N + 3, `${who} dd: ${p.ops} requests, expected ${N} (${seen})`);
+      assert.ok(p.ops >= N - LOST - missed && p.ops <= N + 3, `${who} dd: ${p.ops} requests, expected ${N} (${seen})`);
       // Every request of dd's is exactly one block; an extra one may be file-system metadata.
       if (p.ops <= N) assert.equal(p.bytes, p.ops * BS, `${who} dd bytes`);
       else assert.ok(p.bytes >= N * BS, `${who} dd: ${p.bytes} bytes, expected at least ${N * BS}`);
@@ -146,12 +160,12 @@ async function runWorkload(opts: ProbeOptions, variant: string | undefined): Pro
     const byOp = (list: typeof snap.disks, op: string) => list.filter((x) => x.op === op).reduce((s, x) => s + x.hist.count, 0);
     // A stacked device (dm, md) completes on the disks below it: then count every disk.
     const list = onDisk.length ? onDisk : snap.disks;
-    assert.ok(byOp(list, 'write') >= N - LOST, `disk ${disk}: ${byOp(list, 'write')} writes, expected >= ${N}`);
-    assert.ok(byOp(list, 'read') >= N - LOST, `disk ${disk}: ${byOp(list, 'read')} reads, expected >= ${N}`);
+    assert.ok(byOp(list, 'write') >= N - LOST - missed, `disk ${disk}: ${byOp(list, 'write')} writes, expected >= ${N} (${seen})`);
+    assert.ok(byOp(list, 'read') >= N - LOST - missed, `disk ${disk}: ${byOp(list, 'read')} reads, expected >= ${N} (${seen})`);
     if (onDisk.length) assert.ok(onDisk.every((x) => x.name !== x.dev), `disk ${disk} has a name from sysfs`);
     for (const x of snap.disks) assert.equal(histSlotsSum(x.hist), x.hist.count, `${x.name} ${x.op}: buckets add up to the count`);
     assert.equal(histSlotsSum(snap.total.hist), snap.total.hist.count, 'total: buckets add up to the count');
-    assert.ok(snap.total.hist.count >= 2 * (N - LOST));
+    assert.ok(snap.total.hist.count >= 2 * (N - LOST) - missed, `${snap.total.hist.count} requests in all (${seen})`);
     assert.ok(snap.total.stats.p99Us! >= snap.total.stats.p50Us!, 'p99 >= p50');
     assert.ok(snap.total.readIops > 0 && snap.total.writeIops > 0);
 
@@ -198,8 +212,8 @@ for (const variant of biolatency.variants.map((v) => v.name)) {
       const a = issue.probe.read().procs.find((p) => p.pid === w.pid);
       const b = queued.probe.read().procs.find((p) => p.pid === w.pid);
       assert.ok(a && b, 'the writer is in both tables');
-      assert.ok(a.hist.count >= N - LOST && a.hist.count <= N + 3, `issue-timed: ${a.hist.count} requests`);
-      assert.ok(b.hist.count >= N - LOST && b.hist.count <= N + 3, `queue-timed: ${b.hist.count} requests`);
+      assert.ok(a.hist.count >= N - LOST - completeMissed(issue.probe) && a.hist.count <= N + 3, `issue-timed: ${a.hist.count} requests (${recursionMisses(issue.probe)})`);
+      assert.ok(b.hist.count >= N - LOST - completeMissed(queued.probe) && b.hist.count <= N + 3, `queue-timed: ${b.hist.count} requests (${recursionMisses(queued.probe)})`);
       // Both probes time the same requests; the queued one starts each at block_rq_insert,
       // which on a disk with an I/O scheduler comes a scheduler dispatch (~2 us here) earlier.
       const sched = fs.readFileSync(`/sys/dev/block/${diskOf(file)}/queue/scheduler`, 'utf8');
@@ -257,14 +271,15 @@ test('biolatency (tp_btf): with one-entry slot arrays, colliding requests, disks
       `disks ${snap.disks.map((d) => `${d.name}/${d.op}:${d.hist.count}`).join(' ')}`,
       `noStart ${snap.noStart} dropped ${snap.dropped}`,
       kernelIosSince(disk, ios),
-      `recursion misses ${probe.programs().map((x) => `${x.name}:${progStats(x.name, x.fd)?.recursionMisses ?? '?'}`).join(' ')}`,
+      recursionMisses(probe),
     ].join('; ');
+    const missed = completeMissed(probe);
 
     for (const run of runs) {
       const p = snap.procs.find((x) => x.pid === run.pid);
       assert.ok(p, `dd ${run.pid} missing from the per-process table (${seen})`);
       assert.equal(p.comm, 'dd');
-      assert.ok(p.ops >= N - LOST && p.ops <= N + 3, `dd ${run.pid}: ${p.ops} requests, expected ${N} (${seen})`);
+      assert.ok(p.ops >= N - LOST - missed && p.ops <= N + 3, `dd ${run.pid}: ${p.ops} requests, expected ${N} (${seen})`);
       if (p.ops <= N) assert.equal(p.bytes, p.ops * BS, `dd ${run.pid} bytes`);
       const raw = after.procs.find((x) => x.pid === run.pid)!;
       assert.equal(histSlotsSum(raw.hist), raw.hist.count, `dd ${run.pid}: buckets add up to the count`);
@@ -272,8 +287,8 @@ test('biolatency (tp_btf): with one-entry slot arrays, colliding requests, disks
     const onDisk = snap.disks.filter((x) => x.dev === disk);
     const list = onDisk.length ? onDisk : snap.disks;
     const byOp = (op: string) => list.filter((x) => x.op === op).reduce((s, x) => s + x.hist.count, 0);
-    assert.ok(byOp('write') >= 2 * (N - LOST), `disk ${disk}: ${byOp('write')} writes, expected >= ${2 * N}`);
-    assert.ok(byOp('read') >= 2 * (N - LOST), `disk ${disk}: ${byOp('read')} reads, expected >= ${2 * N}`);
+    assert.ok(byOp('write') >= 2 * (N - LOST) - missed, `disk ${disk}: ${byOp('write')} writes, expected >= ${2 * N} (${seen})`);
+    assert.ok(byOp('read') >= 2 * (N - LOST) - missed, `disk ${disk}: ${byOp('read')} reads, expected >= ${2 * N} (${seen})`);
     for (const x of snap.disks) assert.equal(histSlotsSum(x.hist), x.hist.count, `${x.name} ${x.op}: buckets add up to the count`);
     // A start lost to a collision would show here (the flush sequences of background journal
     // commits add a few).

@@ -7,6 +7,9 @@ import assert from 'node:assert/strict';
 import { buildSnapshot } from '../../src/model/snapshot';
 import type { Sample } from '../../src/model/sample';
 import type { RunqlatRaw } from '../../src/probes/runqlat';
+import type { BiolatencySnap } from '../../src/model/biolatency';
+import { headerLines, HeaderInfo } from '../../screens/header';
+import { probeHealth } from '../../screens/probes';
 
 function sample(monoMs: number, rq: RunqlatRaw | null, cpuUser = 0): Sample {
   return {
@@ -81,4 +84,32 @@ test('a variant change (probe reloaded) does not diff against the old counters',
   const s = buildSnapshot(b, a);
   if (s.runqlat.status === 'ok') assert.equal(s.runqlat.data.hist.count, 20);
   else assert.fail('expected ok');
+});
+
+test('cost: program runs the kernel skipped are counted per program and probe, shown in the header and the probe view', () => {
+  const prog = (id: number, name: string, runCnt: number, recursionMisses?: number) => ({ id, name, runCnt, runTimeNs: runCnt * 100, recursionMisses: recursionMisses as number });
+  const a = { ...sample(1000, rq(10, 5, 5)), bpfStats: { runqlat: [prog(1, 'rq_switch', 100, 2), prog(2, 'rq_wakeup', 50, 0)], biolatency: [prog(3, 'bio_complete_tp', 40, 7)] } };
+  const b = { ...sample(2000, rq(20, 10, 10)), bpfStats: { runqlat: [prog(1, 'rq_switch', 300, 2), prog(2, 'rq_wakeup', 90, 0)], biolatency: [prog(3, 'bio_complete_tp', 140, 19)] } };
+  const snap = buildSnapshot(b, a);
+  const cost = (n: string) => snap.cost.probes.find((p) => p.name === n)!;
+  assert.equal(cost('runqlat').missed, 0);
+  assert.deepEqual(cost('runqlat').programs.map((p) => p.missed), [0, 0]);
+  assert.equal(cost('biolatency').missed, 12, 'misses in the interval, not since load');
+  assert.equal(cost('biolatency').programs[0].missed, 12);
+  // A reading from an older recording has no misses: nothing is invented.
+  const old = buildSnapshot({ ...b, bpfStats: { biolatency: [prog(3, 'bio_complete_tp', 140)] } }, { ...a, bpfStats: { biolatency: [prog(3, 'bio_complete_tp', 40)] } });
+  assert.equal(old.cost.probes[0].missed, 0);
+  // Counters that went down (the probe was reloaded): the new reading is the interval's.
+  const reloaded = buildSnapshot({ ...b, bpfStats: { biolatency: [prog(3, 'bio_complete_tp', 30, 4)] } }, a);
+  assert.equal(reloaded.cost.probes[0].missed, 4);
+
+  // On screen: the header says how many, the probe view which probe.
+  const info = { host: { hostname: 'h', kernel: 'k', ncpu: 2 }, intervalMs: 1000, mode: 'live' } as unknown as HeaderInfo;
+  assert.match(headerLines(snap, info, 200, false)[1], /12 skipped by the kernel/);
+  assert.doesNotMatch(headerLines(buildSnapshot({ ...b, bpfStats: { runqlat: b.bpfStats.runqlat } }, a), info, 200, false)[1], /skipped/);
+  const withBio = { ...snap, biolatency: { status: 'ok' as const, variant: 'tracepoint', data: { dropped: 0 } as unknown as BiolatencySnap } };
+  const bio = probeHealth(withBio).find((h) => h.name === 'biolatency')!;
+  assert.match(bio.text, /12 events skipped by the kernel/);
+  assert.equal(bio.bad, true);
+  assert.equal(probeHealth(snap).find((h) => h.name === 'runqlat')!.text.includes('skipped'), false);
 });
