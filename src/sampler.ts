@@ -151,8 +151,8 @@ export class Sampler {
 
   /** The process-event probe's count of process forks (see ProcChurn), or null. */
   private processChurn(): number | null {
-    const p = this.loaded.get('procevents');
-    if (!p?.processChurn || this.disabled.has('procevents')) return null;
+    const p = this.loaded.get('procevents'); // absent when disabled, failed, or dropped after a failed read
+    if (!p?.processChurn) return null;
     try {
       return p.processChurn();
     } catch {

@@ -484,18 +484,20 @@ export const procevents: ProbeSpec<ProceventsRaw> = {
         const lost = lostByKind.fork + lostByKind.exec + lostByKind.exit + lostByKind.freed;
         return { events, counts, lost, lostByKind, budgetDrops, cpuAtExit };
       },
-      processChurn(): number | null {
-        // Process forks, counted before their record is reserved (lost or not). sched_process_fork
-        // fires once the child is in the pid table, so a fork counted is a child /proc lists. The
-        // classic variant counts at task_newtask, inside copy_process before that: no count then.
-        // Ends need no count: a process gone from a reused listing fails its read and is dropped.
-        if (variant.name === 'tracepoint') return null;
-        const cpus = lookupPercpu(statsMap, zeroKey, statsBuf);
-        if (!cpus) return null;
-        let n = 0;
-        for (const cpu of cpus) n += u64(cpu, S.events + FORK_KIND * 8);
-        return n;
-      },
+      // Process forks, counted before their record is reserved (lost or not). sched_process_fork
+      // fires once the child is in the pid table, so a fork counted is a child /proc lists. The
+      // classic variant counts at task_newtask, inside copy_process before that: no count there.
+      // Ends need no count: a process gone from a reused listing fails its read and is dropped.
+      processChurn:
+        variant.name === 'tracepoint'
+          ? undefined
+          : (): number | null => {
+              const cpus = lookupPercpu(statsMap, zeroKey, statsBuf);
+              if (!cpus) return null;
+              let n = 0;
+              for (const cpu of cpus) n += u64(cpu, S.events + FORK_KIND * 8);
+              return n;
+            },
       close() {
         if (closed) return;
         closed = true;

@@ -37,8 +37,9 @@ export interface LoadedProbe<Raw> {
   /** Program names and fds, for BPF run-time statistics. */
   programs(): { name: string; fd: number }[];
   /**
-   * Process events only: a count that changes whenever a process is created, read without
-   * draining anything (see ProcChurn in procfs); null when it cannot be read or is not exact.
+   * Process events only, and only where the count is exact: a count that changes whenever a
+   * process is created, read without draining anything (see ProcChurn in procfs); null when it
+   * cannot be read.
    */
   processChurn?(): number | null;
   close(): void;
