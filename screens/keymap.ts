@@ -89,6 +89,8 @@ export const KEYMAP: Record<Mode, Binding[]> = {
   help: [
     { keys: ['escape', 'backspace', 'q', '?', 'h', 'f1'], label: 'Esc, q, ?', what: 'close the help', action: 'close' },
     QUIT,
+    { keys: ['up'], label: 'Up', what: 'scroll up', action: 'scrollUp' },
+    { keys: ['down'], label: 'Down', what: 'scroll down', action: 'scrollDown' },
   ],
 };
 

@@ -17,6 +17,7 @@ import type { OffcputimeSnap } from '../src/model/offcputime';
 import { processAreaLines, TableView } from './procarea';
 import { heatmapRows } from './widgets/heatmap';
 import { escapeText } from './widgets/text';
+import { repaintFully, rowPainted, setRows } from './widgets/rowpaint';
 import type { Hist } from '../src/model/hist';
 
 /** A panel of the overview: its title and how it is drawn from the snapshot. */
@@ -76,13 +77,6 @@ export interface OverviewInput {
   feed?: boolean; // the process area shows the exec/exit feed instead of the table
 }
 
-/**
- * Sets a box's content without blanking its area first (blessed's default): the box repaints
- * every cell of its area when rendered, and the blanking made each redraw cost twice.
- */
-function setText(el: blessed.Widgets.BoxElement, s: string): void {
-  (el as unknown as { setContent(c: string, noClear: boolean): void }).setContent(s, true);
-}
 
 /**
  * Sets a box's label only when its text changed: blessed's setLabel re-sets the label's content
@@ -93,6 +87,7 @@ function setLabel(el: blessed.Widgets.BoxElement, s: string): void {
   if (e._ptLabel === s) return;
   e._ptLabel = s;
   el.setLabel(s);
+  repaintFully(el);
 }
 
 function place(el: blessed.Widgets.BoxElement, r: Rect): void {
@@ -115,11 +110,12 @@ export class OverviewScreen {
 
   constructor(private screen: blessed.Widgets.Screen, color: boolean, onTableClick?: (x: number, y: number) => void) {
     const style = color ? { border: { fg: 'blue' }, label: { bold: true } } : { label: { bold: true } };
-    this.header = blessed.box({ parent: screen, tags: true, wrap: false, height: 2 } as blessed.Widgets.BoxOptions);
+    // Row-painted (widgets/rowpaint): between ticks most rows are the same text, drawn once.
+    this.header = rowPainted(blessed.box({ parent: screen, tags: true, wrap: false, height: 2 } as blessed.Widgets.BoxOptions));
     this.panels = PANELS.map((p) =>
-      blessed.box({ parent: screen, tags: true, wrap: false, border: { type: 'line' }, label: ` ${p.title} `, style } as blessed.Widgets.BoxOptions),
+      rowPainted(blessed.box({ parent: screen, tags: true, wrap: false, border: { type: 'line' }, label: ` ${p.title} `, style } as blessed.Widgets.BoxOptions)),
     );
-    this.procs = blessed.box({ parent: screen, tags: true, wrap: false, border: { type: 'line' }, label: ' Processes ', style, clickable: true } as blessed.Widgets.BoxOptions);
+    this.procs = rowPainted(blessed.box({ parent: screen, tags: true, wrap: false, border: { type: 'line' }, label: ' Processes ', style, clickable: true } as blessed.Widgets.BoxOptions));
     if (onTableClick) {
       screen.enableMouse(this.procs);
       this.procs.on('click', (data: { x: number; y: number }) => {
@@ -128,7 +124,7 @@ export class OverviewScreen {
         if (x >= 0 && y >= 0) onTableClick(x, y);
       });
     }
-    this.footer = blessed.box({ parent: screen, tags: true, height: 1, style: color ? { bg: 'blue', fg: 'white' } : { inverse: true } });
+    this.footer = rowPainted(blessed.box({ parent: screen, tags: true, wrap: false, height: 1, style: color ? { bg: 'blue', fg: 'white' } : { inverse: true } } as blessed.Widgets.BoxOptions));
     this.tooSmall = blessed.box({ parent: screen, tags: true, top: 0, left: 0, width: '100%', height: '100%', hidden: true });
   }
 
@@ -170,7 +166,7 @@ export class OverviewScreen {
     const head = headerLines(input.snap, input.info, L.header.width, input.color);
     // The /proc-only banner replaces the probe line, where the probes would be listed.
     if (input.banner) head[1] = input.color ? `{yellow-fg}${escapeText(input.banner)}{/yellow-fg}` : escapeText(input.banner);
-    setText(this.header, head.join('\n'));
+    setRows(this.header, head);
     this.panels.forEach((b, i) => (order.includes(i) ? b.show() : b.hide()));
     order.forEach((pi, i) => {
       const p = PANELS[pi];
@@ -178,18 +174,21 @@ export class OverviewScreen {
       place(box, L.panels[i]);
       const ctx: PanelContext = { width: L.panels[i].width - 2, height: L.panels[i].height - 2, color: input.color };
       if (!input.snap) {
-        setText(box, 'waiting for the first interval…');
+        setRows(box, ['waiting for the first interval…']);
         return;
       }
       const history = input.history.map((s) => p.select(s));
       const heat = p.hist && input.heatmap.has(p.name);
       setLabel(box, ` ${p.title}${heat ? ' — heatmap' : ''}${pi === input.focused ? ' [H]' : ''} `);
       const borderFg = input.color ? (pi === input.focused ? 'yellow' : 'blue') : undefined;
-      if (box.style.border?.fg !== borderFg) box.style.border = borderFg ? { fg: borderFg } : {};
+      if (box.style.border?.fg !== borderFg) {
+        box.style.border = borderFg ? { fg: borderFg } : {};
+        repaintFully(box);
+      }
       const lines = heat
         ? heatmapRows(history.map((h) => p.hist!(h)), input.intervalMs, ctx)
         : p.render(p.prepare ? p.prepare(p.select(input.snap)) : p.select(input.snap), ctx, history);
-      setText(box, lines.slice(0, ctx.height).join('\n'));
+      setRows(box, lines.length > ctx.height ? lines.slice(0, ctx.height) : lines);
     });
     place(this.procs, L.procs);
     const pctx = { width: L.procs.width - 2, height: L.procs.height - 2, color: input.color };
@@ -197,8 +196,8 @@ export class OverviewScreen {
       ? { title: 'exec / exit feed, newest first (e: back to the table)', lines: renderProcfeed(input.snap.procevents, pctx, input.history.map((s) => s.procevents)) }
       : processAreaLines(input.snap, pctx, input.table, input.history);
     setLabel(this.procs, ` ${area.title} `);
-    setText(this.procs, area.lines.join('\n'));
+    setRows(this.procs, area.lines);
     place(this.footer, L.footer);
-    setText(this.footer, input.footer);
+    setRows(this.footer, [input.footer]);
   }
 }

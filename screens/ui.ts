@@ -18,6 +18,7 @@ import { defaultView, moveSelection, shiftSort, sortBy, TableView } from './tabl
 import { processLines, processView, ProcessView } from './process';
 import { columnAt } from './proctable';
 import { panelCapacity } from './layout';
+import { rowPainted, setRows } from './widgets/rowpaint';
 
 /**
  * blessed's draw asks unicode.charWidth for every cell of every changed line (fullUnicode), and
@@ -127,7 +128,7 @@ export class Ui {
     // that runs probetop speaks UTF-8, and ACS shows as "lqqk" in tmux captures and some terminals.
     (this.screen as unknown as { tput: { brokenACS: boolean } }).tput.brokenACS = true;
     this.overview = new OverviewScreen(this.screen, opts.color, (x, y) => this.onTableClick(x, y));
-    this.page = blessed.box({ parent: this.screen, tags: true, top: 0, left: 0, width: '100%', height: '100%', hidden: true, wrap: false } as blessed.Widgets.BoxOptions);
+    this.page = rowPainted(blessed.box({ parent: this.screen, tags: true, top: 0, left: 0, width: '100%', height: '100%', hidden: true, wrap: false } as blessed.Widgets.BoxOptions));
     this.screen.on('keypress', (ch: string | undefined, key: { full?: string; name?: string }) => this.onKey(ch, key));
     this.screen.on('resize', () => this.draw());
     if (opts.pid) this.openProcess(opts.pid);
@@ -236,8 +237,8 @@ export class Ui {
         if (this.proc && this.snap && this.opts.writeFolded) this.message = this.opts.writeFolded(this.proc.pid, this.history.includes(this.snap) ? this.history : [...this.history, this.snap]);
         else this.message = 'off-CPU stacks are not available';
         break;
-      case 'scrollUp': this.page.scroll(-1); break;
-      case 'scrollDown': this.page.scroll(1); break;
+      case 'scrollUp': this.pageTop = Math.max(0, this.pageTop - 1); break;
+      case 'scrollDown': this.pageTop++; break; // held at the last page by draw()
     }
     this.draw();
   }
@@ -321,7 +322,7 @@ export class Ui {
   /** Switches view and redraws. */
   setMode(mode: Mode): void {
     this.mode = mode;
-    this.page.setScroll?.(0);
+    this.pageTop = 0;
     this.draw();
   }
 
@@ -391,16 +392,20 @@ export class Ui {
       else lines = probeStatusLines({ snap: this.snap, loadInfo: this.opts.loadInfo(), log: this.opts.log(), color, statsError: this.opts.statsError?.() ?? null, tracers: this.tracerStatus() }, width);
       const rows = (this.screen.height as number) - 1;
       this.page.height = rows;
-      this.page.setContent(lines.join('\n'));
+      // Up/Down scroll a page taller than the screen, as far as its last line.
+      this.pageTop = Math.max(0, Math.min(this.pageTop, lines.length - rows));
+      setRows(this.page, this.pageTop > 0 ? lines.slice(this.pageTop) : lines);
       this.page.show();
-      this.footerBox().setContent(footer);
+      setRows(this.footerBox(), [footer]);
     }
     this.screen.render();
   }
 
   private footer?: blessed.Widgets.BoxElement;
+  /** First line of the help, process or probe view on screen (Up/Down). */
+  private pageTop = 0;
   private footerBox(): blessed.Widgets.BoxElement {
-    if (!this.footer) this.footer = blessed.box({ parent: this.screen, bottom: 0, left: 0, height: 1, width: '100%', tags: true, style: this.opts.color ? { bg: 'blue', fg: 'white' } : { inverse: true } });
+    if (!this.footer) this.footer = rowPainted(blessed.box({ parent: this.screen, bottom: 0, left: 0, height: 1, width: '100%', tags: true, wrap: false, style: this.opts.color ? { bg: 'blue', fg: 'white' } : { inverse: true } } as blessed.Widgets.BoxOptions));
     this.footer.show();
     this.footer.setFront();
     return this.footer;

@@ -144,3 +144,30 @@ test('F9 asks before sending a signal; Esc cancels, Enter sends', async () => {
     t.destroy();
   }
 });
+
+test('Up and Down scroll a view taller than the screen (help here), to its last line and back', async () => {
+  const { t, type } = start(120, 12);
+  try {
+    await type('?');
+    const first = t.text()[0];
+    assert.match(first, /keys of the overview/);
+    await type(KEYS.down, KEYS.down);
+    const scrolled = t.text();
+    assert.notEqual(scrolled[0], first, 'Down scrolled the help');
+    assert.ok(!scrolled.join('\n').includes('keys of the overview'), 'the title scrolled off');
+    // Down far past the end stops at the last page: the last help line is on screen.
+    for (let i = 0; i < 60; i++) t.type(KEYS.down);
+    await type();
+    await tick();
+    const end = t.text().join('\n');
+    assert.match(end, /Press Esc or q to close this help/);
+    await type(KEYS.up);
+    assert.doesNotMatch(t.text().join('\n'), /Press Esc or q to close this help/, 'one Up from the end shows one line less of the end');
+    for (let i = 0; i < 80; i++) t.type(KEYS.up);
+    await tick();
+    await tick();
+    assert.equal(t.text()[0], first, 'back at the top');
+  } finally {
+    t.destroy();
+  }
+});

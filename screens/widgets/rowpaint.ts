@@ -1,0 +1,265 @@
+/**
+ * Row painting: a box redraws only the rows whose text changed since it last drew.
+ *
+ * blessed's Element.render re-parses a box's whole content when any of it changed (tags, wrap,
+ * per-line attributes) and then visits every cell of the box, every render. Once a second that
+ * was most of the full-screen UI's cost, though between two ticks most rows of most panels are
+ * the same text. A row-painted box keeps, per row, the text it drew and the attribute the row
+ * started with; a row is parsed and painted again only when one of them changed. Rows painted
+ * the same way as blessed would: the same tag parser (Element._parseTags), the same SGR decoder
+ * (Screen.attrCode), the attribute carried from one row to the next, a short row filled to
+ * the right edge with the attribute at its end, a long row cut at the edge.
+ *
+ * Anything else goes through blessed's own render ("a full render"): the first render, a moved
+ * or resized box, a new label or style, a row with a character that is not one column wide (or
+ * a control character), and every box after the screen's cells were changed behind its back —
+ * a region cleared or filled (an element hidden, moved or destroyed), the screen reallocated
+ * (resize), lines scrolled, or the set of visible top-level elements changed (a prompt opened or
+ * closed over a box). Those bump the screen's epoch; a box whose epoch differs renders in full.
+ *
+ * Rule for the text: every row closes the tags it opens. Rows are parsed one by one, so a tag
+ * left open across a line break would not carry to the next row as blessed carries it.
+ */
+import blessed from 'blessed';
+
+type Cell = [number, string];
+type Line = Cell[] & { dirty?: boolean };
+
+interface Coords {
+  xi: number;
+  xl: number;
+  yi: number;
+  yl: number;
+}
+
+interface ScreenInternals {
+  lines: Line[];
+  children: ElementInternals[];
+  _ci: number;
+  _borderStops: Record<number, boolean>;
+  attrCode(code: string, cur: number, def: number): number;
+  on(event: string, fn: () => void): void;
+  _ptEpoch?: number;
+  _ptSig?: string;
+}
+
+interface PaintState {
+  epoch: number;
+  xi: number;
+  xl: number;
+  yi: number;
+  yl: number;
+  dattr: number;
+  rows: (string | undefined)[]; // text painted on each row
+  starts: number[]; // attribute each row started with
+  ends: number[]; // attribute at the end of each row (carried to the next)
+}
+
+interface ElementInternals {
+  screen: ScreenInternals;
+  hidden: boolean;
+  uid: number;
+  index: number;
+  content: string;
+  ch: string;
+  style: Record<string, unknown>;
+  border?: { type?: string };
+  scrollable?: boolean;
+  wrap?: boolean;
+  childBase?: number;
+  tpadding?: number;
+  valign?: string;
+  children: ElementInternals[];
+  lpos?: Coords;
+  render(): Coords | undefined;
+  _getCoords(get: boolean): Coords | undefined;
+  _parseTags(text: string): string;
+  _emit(event: string, args?: unknown[]): void;
+  sattr(style: unknown): number;
+  _ptRows?: readonly string[];
+  _ptContent?: string; // the content setRows() set (blessed's own setContent leaves the rows stale)
+  _ptPaint?: PaintState | null;
+  _ptFull?: boolean;
+}
+
+/** Screen methods that change cells outside an element's render: each bumps the epoch. */
+const CELL_WRITERS = ['alloc', 'fillRegion', 'insertLine', 'deleteLine', 'insertLineNC', 'deleteLineNC'] as const;
+
+/** Prepares a screen for row-painted boxes (once per screen). */
+function watchScreen(screen: ScreenInternals): void {
+  if (screen._ptEpoch !== undefined) return;
+  screen._ptEpoch = 0;
+  const s = screen as unknown as Record<string, (...a: unknown[]) => unknown>;
+  for (const name of CELL_WRITERS) {
+    const orig = s[name];
+    if (typeof orig !== 'function') continue;
+    s[name] = function (this: ScreenInternals, ...a: unknown[]) {
+      this._ptEpoch!++;
+      return orig.apply(this, a);
+    };
+  }
+  // The visible top-level elements, in drawing order: a change means one now covers (or no
+  // longer covers) another's cells.
+  screen.on('prerender', () => {
+    let sig = '';
+    for (const c of screen.children) if (!c.hidden) sig += `${c.uid},`;
+    if (sig !== screen._ptSig) {
+      screen._ptSig = sig;
+      screen._ptEpoch!++;
+    }
+    // An element drawn before a row-painted box (below it) that overlaps it draws over the
+    // box's unchanged rows each time: such a box renders in full while the overlap lasts.
+    const below: Coords[] = [];
+    for (const c of screen.children) {
+      if (c.hidden || !c.lpos) continue;
+      const p = c.lpos;
+      if (c._ptPaint && below.some((q) => q.xi < p.xl && p.xi < q.xl && q.yi < p.yl && p.yi < q.yl)) c._ptFull = true;
+      below.push(p);
+    }
+  });
+}
+
+// Characters blessed drops or rewrites before drawing (controls, tabs, CR, raw escapes).
+const UNSAFE = /[\x00-\x1f\x7f]/;
+// A code unit outside printable ASCII whose width must be checked.
+const width = (blessed as unknown as { unicode: { charWidth(c: number): number } }).unicode;
+
+/**
+ * Paints rows [from…) of `el` inside `c` (border excluded). With `all`, every row is painted;
+ * otherwise rows whose text and starting attribute are the ones painted before are skipped.
+ * Returns false, having painted nothing it cannot repaint, when a row needs blessed's own
+ * handling (then the caller renders in full).
+ */
+function paintRows(el: ElementInternals, st: PaintState, all: boolean): boolean {
+  const screen = el.screen;
+  const lines = screen.lines;
+  const rows = el._ptRows ?? [];
+  const bch = el.ch;
+  const { xi, xl, yi, yl, dattr } = st;
+  let attr = dattr;
+  for (let y = yi, r = 0; y < yl; y++, r++) {
+    const text = r < rows.length ? rows[r] : '';
+    if (!all && text === st.rows[r] && attr === st.starts[r]) {
+      attr = st.ends[r];
+      continue;
+    }
+    if (UNSAFE.test(text)) return false;
+    const s = text.includes('{') ? el._parseTags(text) : text;
+    const start = attr;
+    const line = lines[y];
+    let x = xi;
+    for (let i = 0; i < s.length; i++) {
+      const code = s.charCodeAt(i);
+      if (code === 0x1b) {
+        const end = s.indexOf('m', i);
+        if (end < 0) return false;
+        attr = screen.attrCode(s.slice(i, end + 1), attr, dattr);
+        i = end;
+        continue;
+      }
+      if (code >= 0x7f && width.charWidth(code) !== 1) return false;
+      if (x >= xl || !line) continue; // past the edge: keep reading attributes for the next row
+      const cell = line[x++];
+      if (!cell) {
+        x = xl;
+        continue;
+      }
+      const ch = s[i];
+      if (cell[0] !== attr || cell[1] !== ch) {
+        cell[0] = attr;
+        cell[1] = ch;
+        line.dirty = true;
+      }
+    }
+    if (line) {
+      for (; x < xl; x++) {
+        const cell = line[x];
+        if (!cell) break;
+        if (cell[0] !== attr || cell[1] !== bch) {
+          cell[0] = attr;
+          cell[1] = bch;
+          line.dirty = true;
+        }
+      }
+    }
+    st.rows[r] = text;
+    st.starts[r] = start;
+    st.ends[r] = attr;
+  }
+  return true;
+}
+
+/** The inner area and default attribute of `el` at `coords`, as a fresh paint state. */
+function stateFor(el: ElementInternals, coords: Coords, epoch: number): PaintState {
+  const b = el.border ? 1 : 0;
+  return { epoch, xi: coords.xi + b, xl: coords.xl - b, yi: coords.yi + b, yl: coords.yl - b, dattr: el.sattr(el.style), rows: [], starts: [], ends: [] };
+}
+
+/**
+ * Makes `box` row-painted: set its text with setRows() from then on. Rows are cut at the edge,
+ * so the box must not wrap (`wrap: false`); boxes that wrap, scroll, or have padding or vertical
+ * alignment are left to blessed (always a full render).
+ */
+export function rowPainted<T>(box: T): T {
+  const el = box as unknown as ElementInternals;
+  watchScreen(el.screen);
+  const orig = el.render;
+  const full = function (this: ElementInternals): Coords | undefined {
+    const coords = orig.call(this);
+    this._ptFull = false;
+    this._ptPaint = null;
+    if (!coords || this.hidden || this.scrollable || this.wrap !== false || this.tpadding || (this.valign && this.valign !== 'top')) return coords;
+    if (this._ptContent !== this.content) return coords; // set by blessed's setContent: rows unknown
+    // Record what is on each row (painting it again changes no cell blessed drew the same way).
+    const st = stateFor(this, coords, this.screen._ptEpoch!);
+    if (paintRows(this, st, true)) this._ptPaint = st;
+    return coords;
+  };
+  el.render = function (this: ElementInternals): Coords | undefined {
+    const st = this._ptPaint;
+    const screen = this.screen;
+    if (!st || this._ptFull || this.hidden || st.epoch !== screen._ptEpoch || this._ptContent !== this.content) return full.call(this);
+    this._emit('prerender');
+    const coords = this._getCoords(true);
+    if (!coords) return full.call(this);
+    const b = this.border ? 1 : 0;
+    if (coords.xi + b !== st.xi || coords.xl - b !== st.xl || coords.yi + b !== st.yi || coords.yl - b !== st.yl || this.sattr(this.style) !== st.dattr) return full.call(this);
+    if (!paintRows(this, st, false)) {
+      this._ptPaint = null;
+      return full.call(this);
+    }
+    this.lpos = coords;
+    if (this.border?.type === 'line') {
+      screen._borderStops[coords.yi] = true;
+      screen._borderStops[coords.yl - 1] = true;
+    }
+    for (const child of this.children) {
+      if (screen._ci !== -1) child.index = screen._ci++;
+      child.render();
+    }
+    this._emit('render', [coords]);
+    return coords;
+  };
+  return box;
+}
+
+/**
+ * Sets the rows of a row-painted box. Its content (what blessed parses on a full render) is the
+ * rows joined; nothing is parsed here.
+ */
+export function setRows(box: unknown, rows: readonly string[]): void {
+  const el = box as ElementInternals;
+  el._ptRows = rows;
+  el.content = el._ptContent = rows.join('\n');
+}
+
+/** Makes the next render of a row-painted box a full one (its label or border changed). */
+export function repaintFully(box: unknown): void {
+  (box as ElementInternals)._ptFull = true;
+}
+
+/** Makes every row-painted box of `screen` render in full the next time (e.g. a redraw key). */
+export function invalidate(screen: unknown): void {
+  const s = screen as ScreenInternals;
+  if (s._ptEpoch !== undefined) s._ptEpoch++;
+}
