@@ -80,6 +80,8 @@ interface ElementInternals {
   _ptContent?: string; // the content setRows() set (blessed's own setContent leaves the rows stale)
   _ptPaint?: PaintState | null;
   _ptFull?: boolean;
+  _label?: ElementInternals; // the box's label (blessed draws it over the top border)
+  _ptDrawn?: string; // a label's content when its box last rendered in full
 }
 
 /** Screen methods that change cells outside an element's render: each bumps the epoch. */
@@ -213,6 +215,7 @@ export function rowPainted<T>(box: T): T {
     // Record what is on each row (painting it again changes no cell blessed drew the same way).
     const st = stateFor(this, coords, this.screen._ptEpoch!);
     if (paintRows(this, st, true)) this._ptPaint = st;
+    if (this._label) this._label._ptDrawn = this._label.content;
     return coords;
   };
   el.render = function (this: ElementInternals): Coords | undefined {
@@ -235,6 +238,9 @@ export function rowPainted<T>(box: T): T {
     }
     for (const child of this.children) {
       if (screen._ci !== -1) child.index = screen._ci++;
+      // The label lies on the top border, which only a full render draws: unchanged, its cells
+      // are still there (a new label makes the next render a full one).
+      if (child === this._label && child._ptDrawn === child.content && child.lpos) continue;
       child.render();
     }
     this._emit('render', [coords]);
