@@ -159,7 +159,8 @@ function paintRows(el: ElementInternals, st: PaintState, all: boolean): boolean 
         i = end;
         continue;
       }
-      if (code >= 0x7f && width.charWidth(code) !== 1) return false;
+      // Not one column, or half of a surrogate pair (blessed puts a pair in one cell).
+      if (code >= 0x7f && ((code >= 0xd800 && code <= 0xdfff) || width.charWidth(code) !== 1)) return false;
       if (x >= xl || !line) continue; // past the edge: keep reading attributes for the next row
       const cell = line[x++];
       if (!cell) {

@@ -100,9 +100,10 @@ test('a recording through every view: the row-painted screen is blessed\'s, cell
 });
 
 // Pieces of rows: plain text, tags (balanced within the row), escaped braces, the block and
-// box-drawing characters the panels use, a wide character (blessed's render), a tab.
+// box-drawing characters the panels use; rarely a wide character, a tab, a combining accent,
+// characters outside the Basic Multilingual Plane (all of these go to blessed's render).
 const PIECES = ['cpu ', '12.5%', ' ', '{bold}p99{/bold}', '{red-fg}hot{/red-fg}', '{yellow-fg}{bold}x{/bold}{/yellow-fg}', '{open}a{close}', '▁▂▃▅▇█', '│', '…', '→', 'µs', '{inverse} sel {/inverse}', '{blue-bg}{white-fg}bar{/white-fg}{/blue-bg}', 'x'.repeat(30)];
-const RARE = ['漢字', '\t', 'e\u0301'];
+const RARE = ['漢字', '\t', 'e\u0301', '😀', '\u{1d400}'];
 
 function randomRow(rnd: () => number, rare: boolean): string {
   let s = '';
