@@ -123,16 +123,31 @@ function watchScreen(screen: ScreenInternals): void {
 
 // Characters blessed drops or rewrites before drawing (controls, tabs, CR, raw escapes).
 const UNSAFE = /[\x00-\x1f\x7f]/;
-// A code unit outside printable ASCII whose width must be checked.
-const width = (blessed as unknown as { unicode: { charWidth(c: number): number } }).unicode;
+const unicode = (blessed as unknown as { unicode: { charWidth(c: number): number; chars: { all: RegExp } } }).unicode;
+// Per code unit of the Basic Multilingual Plane: 1 when blessed draws it as one cell of its own,
+// 2 when not (wide, combining, zero-width, or rewritten by parseContent, which puts a blank cell
+// after what its "wide" pattern matches — a pattern that differs from charWidth on some
+// unassigned code points), 0 not asked yet.
+const oneCell = new Int8Array(0x10000);
+let widePattern: RegExp | null = null;
+function isOneCell(code: number): boolean {
+  let v = oneCell[code];
+  if (v === 0) {
+    widePattern ??= new RegExp(unicode.chars.all.source, unicode.chars.all.flags.replace('g', ''));
+    const surrogate = code >= 0xd800 && code <= 0xdfff; // a pair goes in one cell
+    v = oneCell[code] = !surrogate && unicode.charWidth(code) === 1 && !widePattern.test(String.fromCharCode(code)) ? 1 : 2;
+  }
+  return v === 1;
+}
 
 /**
- * Paints rows [from…) of `el` inside `c` (border excluded). With `all`, every row is painted;
- * otherwise rows whose text and starting attribute are the ones painted before are skipped.
- * Returns false, having painted nothing it cannot repaint, when a row needs blessed's own
- * handling (then the caller renders in full).
+ * Paints the rows of `el` inside its paint state's area (border excluded): the rows whose text
+ * or starting attribute changed since they were painted. With `record`, after blessed's own
+ * full render, nothing is painted: every row's text and attributes are only noted. Returns false
+ * when a row needs blessed's own handling (the caller then renders in full); the rows painted
+ * before it were painted as blessed paints them.
  */
-function paintRows(el: ElementInternals, st: PaintState, all: boolean): boolean {
+function paintRows(el: ElementInternals, st: PaintState, record: boolean): boolean {
   const screen = el.screen;
   const lines = screen.lines;
   const rows = el._ptRows ?? [];
@@ -141,14 +156,14 @@ function paintRows(el: ElementInternals, st: PaintState, all: boolean): boolean 
   let attr = dattr;
   for (let y = yi, r = 0; y < yl; y++, r++) {
     const text = r < rows.length ? rows[r] : '';
-    if (!all && text === st.rows[r] && attr === st.starts[r]) {
+    if (!record && text === st.rows[r] && attr === st.starts[r]) {
       attr = st.ends[r];
       continue;
     }
     if (UNSAFE.test(text)) return false;
     const s = text.includes('{') ? el._parseTags(text) : text;
     const start = attr;
-    const line = lines[y];
+    const line = record ? undefined : lines[y];
     let x = xi;
     for (let i = 0; i < s.length; i++) {
       const code = s.charCodeAt(i);
@@ -159,8 +174,7 @@ function paintRows(el: ElementInternals, st: PaintState, all: boolean): boolean 
         i = end;
         continue;
       }
-      // Not one column, or half of a surrogate pair (blessed puts a pair in one cell).
-      if (code >= 0x7f && ((code >= 0xd800 && code <= 0xdfff) || width.charWidth(code) !== 1)) return false;
+      if (code >= 0x7f && !isOneCell(code)) return false;
       if (x >= xl || !line) continue; // past the edge: keep reading attributes for the next row
       const cell = line[x++];
       if (!cell) {
@@ -213,7 +227,7 @@ export function rowPainted<T>(box: T): T {
     this._ptPaint = null;
     if (!coords || this.hidden || this.scrollable || this.wrap !== false || this.tpadding || (this.valign && this.valign !== 'top')) return coords;
     if (this._ptContent !== this.content) return coords; // set by blessed's setContent: rows unknown
-    // Record what is on each row (painting it again changes no cell blessed drew the same way).
+    // Note what is on each row, for the next renders.
     const st = stateFor(this, coords, this.screen._ptEpoch!);
     if (paintRows(this, st, true)) this._ptPaint = st;
     if (this._label) this._label._ptDrawn = this._label.content;
