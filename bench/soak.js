@@ -89,7 +89,7 @@ function slope(points) {
 
 async function main() {
   if (process.geteuid() !== 0) throw new Error('run as root');
-  execFileSync('tmux', ['new-session', '-d', '-s', session, '-x', '160', '-y', '48', `${process.execPath} --max-semi-space-size=4 --single-threaded ${CLI}`]);
+  execFileSync('tmux', ['new-session', '-d', '-s', session, '-x', '160', '-y', '48', `${process.execPath} --max-semi-space-size=4 --single-threaded --no-memory-reducer ${CLI}`]);
   await sleep(3000);
   const pane = sh('tmux', ['display-message', '-p', '-t', session, '#{pane_pid}']).trim();
   let pid = Number(pane); // the shell may exec node directly

@@ -77,7 +77,6 @@ export interface OverviewInput {
   feed?: boolean; // the process area shows the exec/exit feed instead of the table
 }
 
-
 /**
  * Sets a box's label only when its text changed: blessed's setLabel re-sets the label's content
  * with a blank-out of its area each time, which cost more than the panel's own text.
