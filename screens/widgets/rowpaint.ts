@@ -11,11 +11,13 @@
  * the right edge with the attribute at its end, a long row cut at the edge.
  *
  * Anything else goes through blessed's own render ("a full render"): the first render, a moved
- * or resized box, a new label or style, a row with a character that is not one column wide (or
- * a control character), and every box after the screen's cells were changed behind its back —
- * a region cleared or filled (an element hidden, moved or destroyed), the screen reallocated
- * (resize), lines scrolled, or the set of visible top-level elements changed (a prompt opened or
- * closed over a box). Those bump the screen's epoch; a box whose epoch differs renders in full.
+ * or resized box, a new label or style, a row with a control character or a character blessed
+ * does not draw as one cell of its own (wide, combining, a surrogate pair, or one its
+ * parseContent treats as wide), a box overlapped by an element drawn before it (below it), and
+ * every box after the screen's cells were changed behind its back — a region cleared or filled
+ * (an element hidden, moved or destroyed), the screen reallocated (resize), lines scrolled, or
+ * the set of visible top-level elements changed (a prompt opened or closed over a box). Those
+ * bump the screen's epoch; a box whose epoch differs renders in full.
  *
  * Rule for the text: every row closes the tags it opens. Rows are parsed one by one, so a tag
  * left open across a line break would not carry to the next row as blessed carries it.
@@ -66,7 +68,6 @@ interface ElementInternals {
   border?: { type?: string };
   scrollable?: boolean;
   wrap?: boolean;
-  childBase?: number;
   tpadding?: number;
   valign?: string;
   children: ElementInternals[];
