@@ -136,7 +136,15 @@ async function runWorkload(opts: ProbeOptions, variant: string | undefined): Pro
     const after: BiolatencyRaw = probe.read();
     const snap: BiolatencySnap = buildBiolatency(after, before, performance.now() - t0);
     assert.equal(after.queued, opts.bioQueued === true);
-    const seen = `${kernelIosSince(disk, ios)}; noStart ${snap.noStart} dropped ${snap.dropped}; ${recursionMisses(probe)}`;
+    // What the interval held, for a failure's message: where uncounted requests went, if anywhere.
+    const seen = [
+      `dd ${[w, rd].map((x) => `${x.pid}:${snap.procs.find((p) => p.pid === x.pid)?.ops ?? 0}`).join(' ')}`,
+      `others ${snap.procs.filter((p) => p.pid !== w.pid && p.pid !== rd.pid).map((p) => `${p.comm}/${p.pid}:${p.ops}`).join(' ') || 'none'}`,
+      `disks ${snap.disks.map((d) => `${d.name}/${d.op}:${d.hist.count}`).join(' ')}`,
+      `noStart ${snap.noStart} dropped ${snap.dropped}`,
+      kernelIosSince(disk, ios),
+      recursionMisses(probe),
+    ].join('; ');
     const missed = completeMissed(probe);
 
     for (const [who, run] of [['writer', w], ['reader', rd]] as const) {
