@@ -113,6 +113,22 @@ function recursionMisses(probe: { programs(): { name: string; fd: number }[] }):
   return `recursion misses ${probe.programs().map((x) => `${x.name}:${progStats(x.name, x.fd)?.recursionMisses ?? '?'}`).join(' ')}`;
 }
 
+/**
+ * For a failure's message: where the interval's requests went — each dd's count, any other
+ * process charged, the per-disk counts, noStart/dropped, the disk's own completed I/O since
+ * `ios`, and each program's recursion misses.
+ */
+function whereRequestsWent(snap: BiolatencySnap, ddPids: readonly number[], disk: string, ios: { reads: number; writes: number } | null, probe: { programs(): { name: string; fd: number }[] }): string {
+  return [
+    `dd ${ddPids.map((pid) => `${pid}:${snap.procs.find((p) => p.pid === pid)?.ops ?? 0}`).join(' ')}`,
+    `others ${snap.procs.filter((p) => !ddPids.includes(p.pid)).map((p) => `${p.comm}/${p.pid}:${p.ops}`).join(' ') || 'none'}`,
+    `disks ${snap.disks.map((d) => `${d.name}/${d.op}:${d.hist.count}`).join(' ')}`,
+    `noStart ${snap.noStart} dropped ${snap.dropped}`,
+    kernelIosSince(disk, ios),
+    recursionMisses(probe),
+  ].join('; ');
+}
+
 /** Loads biolatency with `opts`, runs the workload, checks the numbers; returns the variant used. */
 async function runWorkload(opts: ProbeOptions, variant: string | undefined): Promise<string | null> {
   const marks = idMarks();
@@ -136,15 +152,7 @@ async function runWorkload(opts: ProbeOptions, variant: string | undefined): Pro
     const after: BiolatencyRaw = probe.read();
     const snap: BiolatencySnap = buildBiolatency(after, before, performance.now() - t0);
     assert.equal(after.queued, opts.bioQueued === true);
-    // What the interval held, for a failure's message: where uncounted requests went, if anywhere.
-    const seen = [
-      `dd ${[w, rd].map((x) => `${x.pid}:${snap.procs.find((p) => p.pid === x.pid)?.ops ?? 0}`).join(' ')}`,
-      `others ${snap.procs.filter((p) => p.pid !== w.pid && p.pid !== rd.pid).map((p) => `${p.comm}/${p.pid}:${p.ops}`).join(' ') || 'none'}`,
-      `disks ${snap.disks.map((d) => `${d.name}/${d.op}:${d.hist.count}`).join(' ')}`,
-      `noStart ${snap.noStart} dropped ${snap.dropped}`,
-      kernelIosSince(disk, ios),
-      recursionMisses(probe),
-    ].join('; ');
+    const seen = whereRequestsWent(snap, [w.pid, rd.pid], disk, ios, probe);
     const missed = completeMissed(probe);
 
     for (const [who, run] of [['writer', w], ['reader', rd]] as const) {
@@ -271,16 +279,7 @@ test('biolatency (tp_btf): with one-entry slot arrays, colliding requests, disks
     assert.ok(entries('procs') >= 3, `${entries('procs')} processes in the hash, expected the dd's that do not own the slot`);
     const after = probe.read();
     const snap = buildBiolatency(after, before, performance.now() - t0);
-    // What the interval held, for a failure's message: where uncounted requests went, if anywhere.
-    const ddPids = new Set(runs.map((x) => x.pid));
-    const seen = [
-      `dd ${runs.map((x) => `${x.pid}:${snap.procs.find((p) => p.pid === x.pid)?.ops ?? 0}`).join(' ')}`,
-      `others ${snap.procs.filter((p) => !ddPids.has(p.pid)).map((p) => `${p.comm}/${p.pid}:${p.ops}`).join(' ') || 'none'}`,
-      `disks ${snap.disks.map((d) => `${d.name}/${d.op}:${d.hist.count}`).join(' ')}`,
-      `noStart ${snap.noStart} dropped ${snap.dropped}`,
-      kernelIosSince(disk, ios),
-      recursionMisses(probe),
-    ].join('; ');
+    const seen = whereRequestsWent(snap, runs.map((x) => x.pid), disk, ios, probe);
     const missed = completeMissed(probe);
 
     for (const run of runs) {
