@@ -4,7 +4,7 @@
  * what the user asked for; it never samples.
  */
 import blessed from 'blessed';
-import { FULL_HISTORY, slimSnapshot, Snapshot } from '../src/model/snapshot';
+import { FULL_HISTORY, pastSnapshot, slimSnapshot, Snapshot } from '../src/model/snapshot';
 import type { ProbeLoadInfo } from '../src/sampler';
 import type { LogLine } from '../src/bpf/object';
 import type { HostInfo } from '../src/procfs/system';
@@ -339,6 +339,9 @@ export class Ui {
     // At least HISTORY_TICKS, and 5.5 minutes at short intervals (the heatmaps show 5 minutes).
     const keep = Math.max(HISTORY_TICKS, Math.ceil(330_000 / this.opts.intervalMs));
     if (this.history.length > keep) this.history.splice(0, this.history.length - keep);
+    // The one before it leaves the screen now (unless paused on it): only its recent-past parts stay.
+    const prevAt = this.history.length - 2;
+    if (prevAt >= 0 && (!this.paused || this.history[prevAt] !== this.snap)) this.history[prevAt] = pastSnapshot(this.history[prevAt]);
     // Older snapshots keep what charts need, not every process (bounded memory under storms).
     const old = this.history.length - 1 - FULL_HISTORY;
     if (old >= 0 && this.history[old] !== this.snap) this.history[old] = slimSnapshot(this.history[old]);

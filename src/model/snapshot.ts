@@ -197,6 +197,21 @@ export function buildSnapshot(sample: Sample, prev?: Sample): Snapshot {
 /** How many of the newest snapshots the UI keeps whole (per-process detail, exits, stacks). */
 export const FULL_HISTORY = 12;
 
+/**
+ * A snapshot once a newer one is on screen: without the per-process lists that only the snapshot
+ * on screen is read for — the /proc process list and the run-queue, block I/O and page-cache
+ * per-process entries. It keeps what the UI reads from the recent past: the exits (recently
+ * exited rows, a process's children, the feed) and the off-CPU processes and stacks (a process's
+ * stacks over the last ticks, folded-stack export), and every total and histogram. Under a fork
+ * storm the dropped lists are half of a snapshot (~1,100 short-lived processes a tick each in
+ * the run-queue and page-cache lists); FULL_HISTORY of them were ~7 MB of live heap. Pure: the
+ * input is not changed.
+ */
+export function pastSnapshot(s: Snapshot): Snapshot {
+  const drop = <T extends { procs: unknown[] }>(p: ProbeSnap<T>): ProbeSnap<T> => (p.status === 'ok' && p.data.procs.length ? { ...p, data: { ...p.data, procs: [] } } : p);
+  return { ...s, procs: [], runqlat: drop(s.runqlat), biolatency: drop(s.biolatency), cachestat: drop(s.cachestat) };
+}
+
 const HEAVY = new Set(['procs', 'stacks', 'exited', 'feed']);
 
 /**

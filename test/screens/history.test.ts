@@ -1,0 +1,109 @@
+/**
+ * What the UI keeps of snapshots once they are no longer on screen (pastSnapshot, then
+ * slimSnapshot beyond FULL_HISTORY): less memory, and not one character less on screen. Checked
+ * with the recorded fixture (short-lived processes, off-CPU stacks, I/O) against a UI given the
+ * same snapshots whole.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { testScreen } from '../helpers/screen';
+import { Ui } from '../../screens/ui';
+import { readRecording } from '../../src/record/reader';
+import { replaySnapshots } from '../../src/replay';
+import { pastSnapshot, Snapshot } from '../../src/model/snapshot';
+
+const FIXTURE = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'workload.jsonl.gz');
+
+function fixture(): { host: { hostname: string; kernel: string; arch: string }; intervalMs: number; snaps: Snapshot[] } {
+  const rec = readRecording(FIXTURE);
+  return { host: rec.header.host, intervalMs: rec.header.intervalMs, snaps: replaySnapshots(rec) };
+}
+
+test('pastSnapshot: drops the per-process lists only the snapshot on screen uses, keeps exits, stacks and totals; input untouched', () => {
+  const { snaps } = fixture();
+  const s = snaps[snaps.length - 1];
+  assert.equal(s.runqlat.status, 'ok');
+  assert.equal(s.cachestat.status, 'ok');
+  assert.equal(s.procevents.status, 'ok');
+  assert.equal(s.offcputime.status, 'ok');
+  if (s.runqlat.status !== 'ok' || s.cachestat.status !== 'ok' || s.procevents.status !== 'ok' || s.offcputime.status !== 'ok' || s.biolatency.status !== 'ok') return;
+  assert.ok(s.procs.length > 0 && s.runqlat.data.procs.length > 0 && s.cachestat.data.procs.length > 0, 'the fixture has per-process lists');
+  const before = structuredClone(s);
+  const p = pastSnapshot(s);
+  assert.deepEqual(s, before, 'the input is not changed');
+  assert.equal(p.procs.length, 0);
+  for (const k of ['runqlat', 'biolatency', 'cachestat'] as const) {
+    const probe = p[k];
+    assert.equal(probe.status, 'ok');
+    if (probe.status === 'ok') {
+      assert.equal(probe.data.procs.length, 0, `${k} procs`);
+      // Everything else of the probe is the same object.
+      for (const [f, v] of Object.entries(probe.data)) if (f !== 'procs') assert.equal(v, (s[k].status === 'ok' ? (s[k].data as unknown as Record<string, unknown>) : {})[f], `${k}.${f}`);
+    }
+  }
+  assert.equal(p.procevents, s.procevents, 'exits and feed stay');
+  assert.equal(p.offcputime, s.offcputime, 'off-CPU processes and stacks stay');
+  assert.equal(p.system, s.system);
+  assert.equal(p.cost, s.cost);
+  assert.equal(p.ts, s.ts);
+  assert.equal(p.intervalMs, s.intervalMs);
+});
+
+test('the UI shows the same with its past snapshots trimmed as with them whole: overview, feed, process views', () => {
+  const { host, intervalMs, snaps } = fixture();
+  const last = snaps[snaps.length - 1];
+  assert.equal(last.procevents.status, 'ok');
+  assert.equal(last.offcputime.status, 'ok');
+  if (last.procevents.status !== 'ok' || last.offcputime.status !== 'ok') return;
+  // The parent with the most exits over the recording, and the process with the most off-CPU stacks.
+  const exitsBy = new Map<number, number>();
+  const stacksBy = new Map<number, number>();
+  for (const s of snaps) {
+    if (s.procevents.status === 'ok') for (const x of s.procevents.data.exited) exitsBy.set(x.ppid, (exitsBy.get(x.ppid) ?? 0) + 1);
+    if (s.offcputime.status === 'ok') for (const st of s.offcputime.data.stacks) stacksBy.set(st.pid, (stacksBy.get(st.pid) ?? 0) + 1);
+  }
+  const most = (m: Map<number, number>) => [...m.entries()].sort((a, b) => b[1] - a[1])[0];
+  const [parent, exits] = most(exitsBy);
+  const [blocked, stacks] = most(stacksBy);
+  assert.ok(exits >= 10, `a parent with many exits (${exits})`);
+  assert.ok(stacks >= 2, `a process with off-CPU stacks (${stacks})`);
+
+  const trimmed = testScreen(200, 60);
+  const whole = testScreen(200, 60);
+  const opts = { host, intervalMs, color: true, onQuit: () => {}, loadInfo: () => [], log: () => [] };
+  const a = new Ui({ ...opts, screen: trimmed.screen });
+  const b = new Ui({ ...opts, screen: whole.screen });
+  try {
+    for (const s of snaps) a.update(s); // every snapshot but the last is trimmed as it is replaced
+    b.setData(last, snaps); // the same snapshots, whole
+    const same = (what: string) => {
+      a.draw();
+      b.draw();
+      assert.deepEqual(trimmed.text(), whole.text(), what);
+    };
+    same('overview');
+    const text = trimmed.text().join('\n');
+    assert.match(text, / X /, 'recently exited processes are in the table');
+    a.run('feed');
+    b.run('feed');
+    same('exec/exit feed');
+    a.run('feed');
+    b.run('feed');
+    for (const pid of [parent, blocked]) {
+      a.openProcess(pid);
+      b.openProcess(pid);
+      same(`process view of ${pid}`);
+      a.run('expand');
+      b.run('expand');
+      same(`process view of ${pid}, all frames`);
+      a.run('back');
+      b.run('back');
+    }
+    a.openProcess(parent);
+    assert.match(trimmed.text().join('\n'), new RegExp(`exited in the last \\d+ s: ${exitsBy.get(parent)}\\b`), 'the children section counts every exit of the recording');
+  } finally {
+    trimmed.destroy();
+    whole.destroy();
+  }
+});
