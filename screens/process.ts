@@ -3,7 +3,7 @@
  * identity, parent chain, its own run-queue histogram, page cache, and what the other probes
  * add. When the process exits while shown, the screen says so and keeps its last data.
  */
-import type { Snapshot } from '../src/model/snapshot';
+import { detailWindow, type Snapshot } from '../src/model/snapshot';
 import { buildProcTable, ProcRow } from '../src/model/proctable';
 import { earlierOf } from './procarea';
 import { formatUs, histStats, emptyHist } from '../src/model/hist';
@@ -124,7 +124,7 @@ export function childrenLines(snap: Snapshot, pid: number, history: readonly Sna
     out.push(`  exits: ${snap.procevents.status === 'unavailable' ? `unavailable: ${escapeText(snap.procevents.reason)}` : 'process events disabled'}`);
     return out;
   }
-  const all = history.includes(snap) ? history : [...history, snap];
+  const all = detailWindow(snap, history);
   const exited = all.flatMap((s) => (s.procevents.status === 'ok' ? s.procevents.data.exited : [])).filter((x) => x.ppid === pid);
   const spanS = all.length > 1 ? (all[all.length - 1].ts - all[0].ts) / 1000 + snap.intervalMs / 1000 : snap.intervalMs / 1000;
   const byComm = new Map<string, { n: number; cpuMs: number; failed: number }>();
@@ -181,8 +181,7 @@ export function offcpuLines(snap: Snapshot, pid: number, history: readonly Snaps
     out.push(`  durations: ${percentileLine(histStats(me.hist, snap.intervalMs), width - 14)}`);
     out.push(...histogramRows(me.hist, { width: Math.max(30, width - 4), height: 8, color }, 8).map((l) => `  ${l}`));
   }
-  const all = history.includes(snap) ? history : [...history, snap];
-  const recent = all.slice(-10);
+  const recent = detailWindow(snap, history).slice(-10);
   const agg = offcpuOf(recent, pid);
   const spanS = Math.round(recent.reduce((s, x) => s + x.intervalMs, 0) / 1000);
   out.push(`  top stacks of the last ${spanS} s (${formatUs(agg.totalNs / 1000)} blocked in all)${expanded ? '' : ' — x: all frames'}:`);

@@ -4,7 +4,7 @@
  * what the user asked for; it never samples.
  */
 import blessed from 'blessed';
-import { FULL_HISTORY, pastSnapshot, slimSnapshot, Snapshot } from '../src/model/snapshot';
+import { detailWindow, FULL_HISTORY, pastSnapshot, slimSnapshot, Snapshot } from '../src/model/snapshot';
 import type { ProbeLoadInfo } from '../src/sampler';
 import type { LogLine } from '../src/bpf/object';
 import type { HostInfo } from '../src/procfs/system';
@@ -234,7 +234,7 @@ export class Ui {
         break;
       }
       case 'folded':
-        if (this.proc && this.snap && this.opts.writeFolded) this.message = this.opts.writeFolded(this.proc.pid, this.history.includes(this.snap) ? this.history : [...this.history, this.snap]);
+        if (this.proc && this.snap && this.opts.writeFolded) this.message = this.opts.writeFolded(this.proc.pid, detailWindow(this.snap, this.history));
         else this.message = 'off-CPU stacks are not available';
         break;
       case 'scrollUp': this.pageTop = Math.max(0, this.pageTop - 1); break;

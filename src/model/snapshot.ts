@@ -204,19 +204,34 @@ export const FULL_HISTORY = 12;
  * exited rows, a process's children, the feed) and the off-CPU processes and stacks (a process's
  * stacks over the last ticks, folded-stack export), and every total and histogram. Under a fork
  * storm the dropped lists are half of a snapshot (~1,100 short-lived processes a tick each in
- * the run-queue and page-cache lists); FULL_HISTORY of them were ~7 MB of live heap. Pure: the
- * input is not changed.
+ * the run-queue and page-cache lists); FULL_HISTORY of them were ~7 MB of live heap. The cost
+ * keeps its totals, not its rows per program. Pure: the input is not changed.
  */
 export function pastSnapshot(s: Snapshot): Snapshot {
   const drop = <T extends { procs: unknown[] }>(p: ProbeSnap<T>): ProbeSnap<T> => (p.status === 'ok' && p.data.procs.length ? { ...p, data: { ...p.data, procs: [] } } : p);
-  return { ...s, procs: [], runqlat: drop(s.runqlat), biolatency: drop(s.biolatency), cachestat: drop(s.cachestat) };
+  return { ...s, procs: [], runqlat: drop(s.runqlat), biolatency: drop(s.biolatency), cachestat: drop(s.cachestat), cost: pastCost(s.cost) };
+}
+
+/**
+ * `snap` and the snapshots before it in `history`, oldest first, at most FULL_HISTORY in all: the
+ * window whose exits and off-CPU stacks the UI keeps (older ones are slimmed). Views that sum
+ * exits or stacks over time use it, so that what they count and the span they state agree.
+ */
+export function detailWindow(snap: Snapshot, history: readonly Snapshot[]): Snapshot[] {
+  const i = history.indexOf(snap);
+  return (i >= 0 ? history.slice(0, i + 1) : [...history, snap]).slice(-FULL_HISTORY);
+}
+
+/** The cost totals without the per-program rows (the header and probe view read the snapshot on screen). */
+function pastCost(c: CostSnap): CostSnap {
+  return c.probes.length ? { ...c, probes: [] } : c;
 }
 
 const HEAVY = new Set(['procs', 'stacks', 'exited', 'feed']);
 
 /**
- * A snapshot without its per-process detail (process lists, stacks, exits, feed): what the
- * history beyond the last FULL_HISTORY ticks keeps for charts. Under a fork storm a whole snapshot
+ * A snapshot without its per-process detail (process lists, stacks, exits, feed) and per-program
+ * cost rows: what the history beyond the last FULL_HISTORY ticks keeps for charts. Under a fork storm a whole snapshot
  * holds thousands of exits; 600 of them would hold hundreds of MB.
  */
 export function slimSnapshot(s: Snapshot): Snapshot {
@@ -226,7 +241,7 @@ export function slimSnapshot(s: Snapshot): Snapshot {
     for (const [k, v] of Object.entries(d)) out[k] = HEAVY.has(k) && Array.isArray(v) ? [] : v;
     return out;
   };
-  const out: Record<string, unknown> = { ...s, procs: [] };
+  const out: Record<string, unknown> = { ...s, procs: [], cost: pastCost(s.cost) };
   for (const [k, v] of Object.entries(s)) {
     const p = v as { status?: string; data?: unknown };
     if (p && typeof p === 'object' && p.status === 'ok' && 'data' in p) out[k] = { ...p, data: slimData(p.data) };

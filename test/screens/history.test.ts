@@ -11,7 +11,7 @@ import { testScreen } from '../helpers/screen';
 import { Ui } from '../../screens/ui';
 import { readRecording } from '../../src/record/reader';
 import { replaySnapshots } from '../../src/replay';
-import { pastSnapshot, Snapshot } from '../../src/model/snapshot';
+import { FULL_HISTORY, pastSnapshot, Snapshot } from '../../src/model/snapshot';
 
 const FIXTURE = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'workload.jsonl.gz');
 
@@ -45,13 +45,27 @@ test('pastSnapshot: drops the per-process lists only the snapshot on screen uses
   assert.equal(p.procevents, s.procevents, 'exits and feed stay');
   assert.equal(p.offcputime, s.offcputime, 'off-CPU processes and stacks stay');
   assert.equal(p.system, s.system);
-  assert.equal(p.cost, s.cost);
+  assert.equal(p.cost.probes.length, 0, 'per-program cost rows go');
+  assert.deepEqual({ ...p.cost, probes: s.cost.probes }, s.cost, 'cost totals stay');
   assert.equal(p.ts, s.ts);
   assert.equal(p.intervalMs, s.intervalMs);
 });
 
+/** The fixture's snapshots over and over, `n` in all, each later by its place (every `ts` moved). */
+function longer(snaps: Snapshot[], n: number): Snapshot[] {
+  const span = snaps[snaps.length - 1].ts - snaps[0].ts + snaps[1].ts - snaps[0].ts;
+  const shift = (v: unknown, dt: number): unknown => {
+    if (Array.isArray(v)) return v.map((x) => shift(x, dt));
+    if (typeof v !== 'object' || v === null) return v;
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, k === 'ts' && typeof x === 'number' ? x + dt : shift(x, dt)]));
+  };
+  return Array.from({ length: n }, (_, i) => shift(snaps[i % snaps.length], Math.floor(i / snaps.length) * span) as Snapshot);
+}
+
 test('the UI shows the same with its past snapshots trimmed as with them whole: overview, feed, process views', () => {
-  const { host, intervalMs, snaps } = fixture();
+  const { host, intervalMs, snaps: recorded } = fixture();
+  // Past FULL_HISTORY, so the oldest are slimmed too.
+  const snaps = longer(recorded, FULL_HISTORY + 8);
   const last = snaps[snaps.length - 1];
   assert.equal(last.procevents.status, 'ok');
   assert.equal(last.offcputime.status, 'ok');
@@ -90,6 +104,18 @@ test('the UI shows the same with its past snapshots trimmed as with them whole: 
     same('exec/exit feed');
     a.run('feed');
     b.run('feed');
+    for (let i = 0; i < 5; i++) {
+      a.run('nextPanel');
+      b.run('nextPanel');
+      a.run('heatmap');
+      b.run('heatmap');
+      same(`heatmap of panel ${i + 1}`);
+    }
+    a.run('probes');
+    b.run('probes');
+    same('probe view');
+    a.run('back');
+    b.run('back');
     for (const pid of [parent, blocked]) {
       a.openProcess(pid);
       b.openProcess(pid);
@@ -100,8 +126,13 @@ test('the UI shows the same with its past snapshots trimmed as with them whole: 
       a.run('back');
       b.run('back');
     }
+    // The children section counts the exits of the window it states (FULL_HISTORY ticks), not
+    // of the whole history, whose older snapshots have none left.
+    const window = snaps.slice(-FULL_HISTORY);
+    const inWindow = window.reduce((n, s) => n + (s.procevents.status === 'ok' ? s.procevents.data.exited.filter((x) => x.ppid === parent).length : 0), 0);
+    const spanS = Math.round((window[window.length - 1].ts - window[0].ts + last.intervalMs) / 1000);
     a.openProcess(parent);
-    assert.match(trimmed.text().join('\n'), new RegExp(`exited in the last \\d+ s: ${exitsBy.get(parent)}\\b`), 'the children section counts every exit of the recording');
+    assert.match(trimmed.text().join('\n'), new RegExp(`exited in the last ${spanS} s: ${inWindow}\\b`), 'the children section: exits and span of the window');
   } finally {
     trimmed.destroy();
     whole.destroy();
