@@ -65,18 +65,44 @@ export const PE_F_THREADS_TRUNC = 2;
 /** How often the ring is drained while records arrive, ms. */
 export const DRAIN_MS = 100;
 /**
- * While the ring stays empty the drain interval doubles up to this, ms, and each read() (every
- * tick) pushes the next drain that far away plus DRAIN_MS: on an idle machine at 1 s ticks the
- * timer then never fires on its own, and probetop wakes once a second instead of eleven times (a
- * wakeup costs ~0.3 ms of CPU in the test VM). The first records after a quiet spell wait at most
- * this long plus DRAIN_MS; the 4 MiB ring holds ~4,600 processes' records (a fork/exec storm
- * on the 2-CPU test VM spawns ~1,200 a second), and the interval goes back to DRAIN_MS at once.
+ * While the ring stays empty the drain interval doubles up to this, ms. Reads (every tick) that
+ * come at least this often take the timer's place while few records arrive (drainAfterRead):
+ * on an idle machine at 1 s ticks no timer is set, and probetop wakes once a second instead of
+ * eleven times (a wakeup costs ~0.2-0.3 ms of CPU in the test VM). Rarer reads push the next
+ * drain this long plus DRAIN_MS away. The first records after a quiet spell wait at most this
+ * long plus DRAIN_MS; the 4 MiB ring holds ~4,600 processes' records (a fork/exec storm on the
+ * 2-CPU test VM spawns ~1,200 a second), and the interval goes back to DRAIN_MS at once.
  */
 export const DRAIN_IDLE_MAX_MS = 1000;
 
 /** The next drain interval after a drain that saw `records` records (see DRAIN_IDLE_MAX_MS). */
 export function nextDrainMs(currentMs: number, records: number): number {
   return records > 0 ? DRAIN_MS : Math.min(DRAIN_IDLE_MAX_MS, currentMs * 2);
+}
+
+/**
+ * Records since the previous read() (drained by it or by the timer) from which the timer drains
+ * every DRAIN_MS again. Fewer than this a tick (~64 processes a second) fill the ring's ~18,000
+ * records in minutes, and the reads alone drain it.
+ */
+export const DRAIN_CHAIN_RECORDS = 256;
+
+/**
+ * What a read() does with the drain timer, given the records since the previous read, the time
+ * since it (Infinity at the first), and the timer's interval:
+ * - 'chain': records arrive fast: drain every DRAIN_MS from now;
+ * - 'park': reads come at least as often as idle drains would (a gap up to a quarter over
+ *   DRAIN_IDLE_MAX_MS): no timer; the reads drain. A timer pushed further at every read would
+ *   still wake the process at each old expiry (node never re-arms its timer later): at 1 s ticks
+ *   that was a second wakeup a second, ~0.2 ms of CPU each here;
+ * - 'idle': reads are rarer than that (`-i` above ~1.2 s): drain DRAIN_MS after the interval
+ *   (the timer keeps the ring drained between reads);
+ * - 'keep': leave the timer as it is (records came, fewer than the chain needs, reads rare).
+ */
+export function drainAfterRead(records: number, gapMs: number, intervalMs: number): 'chain' | 'park' | 'idle' | 'keep' {
+  if (records >= DRAIN_CHAIN_RECORDS) return 'chain';
+  if (gapMs <= DRAIN_IDLE_MAX_MS * 1.25) return 'park';
+  return records === 0 && intervalMs >= DRAIN_IDLE_MAX_MS ? 'idle' : 'keep';
 }
 /**
  * At most this many records are decoded per drain. The callback then asks libbpf to stop, which
@@ -419,6 +445,8 @@ export const procevents: ProbeSpec<ProceventsRaw> = {
     }
     const onMapped = (buf: Buffer, off: number, len: number) => onRecord(buf.subarray(off, off + len));
 
+    let sinceRead = 0; // records drained since the last read()
+    let lastRead = -1; // performance.now() at the last read(), -1 before the first
     // Returns the number of records seen.
     const drain = (): number => {
       if (drainError) return 0;
@@ -438,12 +466,14 @@ export const procevents: ProbeSpec<ProceventsRaw> = {
         if (h.until > now) break;
         release(pid, h, null);
       }
+      sinceRead += n;
       return n;
     };
     let closed = false;
     let intervalMs = DRAIN_MS;
-    let timer: NodeJS.Timeout;
+    let timer: NodeJS.Timeout | undefined;
     const schedule = (delayMs: number) => {
+      clearTimeout(timer);
       timer = setTimeout(() => {
         let n = 0;
         try {
@@ -460,13 +490,25 @@ export const procevents: ProbeSpec<ProceventsRaw> = {
 
     return {
       read(): ProceventsRaw {
-        if (drain() > 0) intervalMs = DRAIN_MS;
-        else if (intervalMs >= DRAIN_IDLE_MAX_MS && !closed) {
-          // Just drained: the next drain is due a little after the next tick's (at 1 s ticks it
-          // never comes; a tick that runs a few ms late must not be beaten to it by the timer).
+        drain();
+        const now = performance.now();
+        const sincePrev = sinceRead;
+        const plan = drainAfterRead(sincePrev, lastRead < 0 ? Infinity : now - lastRead, intervalMs);
+        sinceRead = 0;
+        lastRead = now;
+        if (plan === 'park') {
           clearTimeout(timer);
+          timer = undefined;
+          intervalMs = DRAIN_IDLE_MAX_MS;
+        } else if (closed) {
+          /* no timer any more */
+        } else if (plan === 'chain') schedule((intervalMs = DRAIN_MS));
+        else if (plan === 'idle') {
+          // Just drained: the next drain is due a little after the next read's, if reads come
+          // every DRAIN_IDLE_MAX_MS; a read that runs a few ms late must not be beaten to it.
           schedule(intervalMs + DRAIN_MS);
-        }
+        } else if (timer === undefined) schedule((intervalMs = DRAIN_MS)); // 'keep' after a park: reads got rarer
+        else if (sincePrev > 0) intervalMs = DRAIN_MS; // 'keep': the timer backs off from DRAIN_MS again
         if (drainError) throw drainError;
         const events = pending;
         pending = [];

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  decodeBytes, decodeRecord, nextDrainMs, DRAIN_MS, DRAIN_IDLE_MAX_MS, splitArgs, PE_EVENT, PE_EXEC, PE_F_ARGS_TRUNC, ProcEvent, ProceventsRaw,
+  decodeBytes, decodeRecord, nextDrainMs, drainAfterRead, DRAIN_CHAIN_RECORDS, DRAIN_MS, DRAIN_IDLE_MAX_MS, splitArgs, PE_EVENT, PE_EXEC, PE_F_ARGS_TRUNC, ProcEvent, ProceventsRaw,
 } from '../../src/probes/procevents';
 import { offsetOf } from '../../src/bpf/layout';
 import { buildProcevents, FEED_MAX, ProceventsSnap } from '../../src/model/procevents';
@@ -283,4 +283,18 @@ test('procevents: the drain interval doubles while the ring stays empty, up to i
   assert.ok(DRAIN_IDLE_MAX_MS <= 1000, 'an idle ring is drained at least once a second');
   assert.equal(nextDrainMs(DRAIN_IDLE_MAX_MS, 1), DRAIN_MS);
   assert.equal(nextDrainMs(DRAIN_MS, 3), DRAIN_MS);
+});
+
+test('procevents: after a read, the timer drains every DRAIN_MS under load, is off while reads come often, and backs off when they are rare', () => {
+  const tick = 1000;
+  // Many records since the last read: drain fast, whatever the read interval.
+  assert.equal(drainAfterRead(DRAIN_CHAIN_RECORDS, tick, DRAIN_IDLE_MAX_MS), 'chain');
+  assert.equal(drainAfterRead(50_000, 5000, DRAIN_MS), 'chain');
+  // Reads every second (a little late too) and few records: the reads drain, no timer.
+  for (const gap of [100, tick, tick * 1.2]) for (const n of [0, 1, DRAIN_CHAIN_RECORDS - 1]) assert.equal(drainAfterRead(n, gap, DRAIN_MS), 'park', `${n} records, ${gap} ms`);
+  // The first read, or reads every 5 s: the timer keeps the ring drained between them.
+  assert.equal(drainAfterRead(0, Infinity, DRAIN_IDLE_MAX_MS), 'idle');
+  assert.equal(drainAfterRead(0, 5000, DRAIN_IDLE_MAX_MS), 'idle');
+  assert.equal(drainAfterRead(0, 5000, 400), 'keep', 'still backing off');
+  assert.equal(drainAfterRead(3, 5000, DRAIN_IDLE_MAX_MS), 'keep');
 });
