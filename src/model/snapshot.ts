@@ -231,8 +231,8 @@ const HEAVY = new Set(['procs', 'stacks', 'exited', 'feed']);
 
 /**
  * A snapshot without its per-process detail (process lists, stacks, exits, feed) and per-program
- * cost rows: what the history beyond the last FULL_HISTORY ticks keeps for charts. Under a fork storm a whole snapshot
- * holds thousands of exits; 600 of them would hold hundreds of MB.
+ * cost rows: what the history beyond the last FULL_HISTORY ticks keeps for charts. Under a fork
+ * storm a whole snapshot holds thousands of exits; 600 of them would hold hundreds of MB.
  */
 export function slimSnapshot(s: Snapshot): Snapshot {
   const slimData = (d: unknown): unknown => {
