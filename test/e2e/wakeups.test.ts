@@ -6,9 +6,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { bpfSkipReason, idMarks, leakedSince, sleep } from '../helpers/bpf';
-import { CLI } from '../helpers/tmux';
+
+// The installed command (it execs node with probetop's flags, so the child's pid is node's).
+const BIN = path.resolve(__dirname, '..', '..', '..', 'bin', 'probetop');
 
 const skip = bpfSkipReason();
 if (skip) console.log(`# skipping the wakeup test: ${skip}`);
@@ -21,7 +24,7 @@ function voluntarySwitches(pid: number): number {
 
 test('idle, 1 s ticks, every probe: the main thread wakes about once a second (no drain timer beside the tick)', { skip: skip ?? false }, async () => {
   const marks = idMarks();
-  const child = spawn(process.execPath, ['--single-threaded', CLI, '--json', '-i', '1000'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('sh', [BIN, '--json', '-i', '1000'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PATH: `${path.dirname(process.execPath)}:${process.env.PATH ?? ''}` } });
   let lines = 0;
   let err = '';
   child.stdout.on('data', (d: Buffer) => (lines += d.toString('latin1').split('\n').length - 1));
