@@ -6,20 +6,15 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { testScreen } from '../helpers/screen';
 import { Ui } from '../../screens/ui';
-import { readRecording } from '../../src/record/reader';
-import { replaySnapshots } from '../../src/replay';
+import { fixtureSnapshots } from '../helpers/fixture';
 import { formatRate } from '../../screens/widgets/text';
 
-const FIXTURE = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'workload.jsonl.gz');
-
 function render(cols: number, rows: number) {
-  const rec = readRecording(FIXTURE);
-  const snaps = replaySnapshots(rec);
+  const { host, intervalMs, snaps } = fixtureSnapshots();
   const t = testScreen(cols, rows);
-  const ui = new Ui({ host: rec.header.host, intervalMs: rec.header.intervalMs, color: true, screen: t.screen, onQuit: () => {}, loadInfo: () => [], log: () => [] });
+  const ui = new Ui({ host, intervalMs, color: true, screen: t.screen, onQuit: () => {}, loadInfo: () => [], log: () => [] });
   for (const s of snaps) ui.update(s);
   return { t, ui, snap: snaps[snaps.length - 1], text: t.text().join('\n'), lines: t.text() };
 }

@@ -6,19 +6,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { testScreen } from '../helpers/screen';
 import { Ui } from '../../screens/ui';
-import { readRecording } from '../../src/record/reader';
-import { replaySnapshots } from '../../src/replay';
 import { FULL_HISTORY, pastSnapshot, Snapshot } from '../../src/model/snapshot';
-
-const FIXTURE = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'workload.jsonl.gz');
-
-function fixture(): { host: { hostname: string; kernel: string; arch: string }; intervalMs: number; snaps: Snapshot[] } {
-  const rec = readRecording(FIXTURE);
-  return { host: rec.header.host, intervalMs: rec.header.intervalMs, snaps: replaySnapshots(rec) };
-}
+import { fixtureSnapshots as fixture } from '../helpers/fixture';
 
 test('pastSnapshot: drops the per-process lists only the snapshot on screen uses, keeps exits, stacks and totals; input untouched', () => {
   const { snaps } = fixture();

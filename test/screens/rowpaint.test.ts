@@ -7,17 +7,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import blessed from 'blessed';
 import { testScreen, TestScreen } from '../helpers/screen';
 import { Ui } from '../../screens/ui';
 import { fastAsciiWidth } from '../../screens/ui';
-import { readRecording } from '../../src/record/reader';
-import { replaySnapshots } from '../../src/replay';
+import { fixtureSnapshots } from '../helpers/fixture';
 import { invalidate, rowPainted, setRows } from '../../screens/widgets/rowpaint';
 import type { KeyAction } from '../../screens/keymap';
 
-const FIXTURE = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'workload.jsonl.gz');
 
 type Cells = [number, string][][];
 const cells = (t: TestScreen, which: 'lines' | 'olines' = 'lines'): Cells => (t.screen as unknown as Record<string, Cells>)[which];
@@ -62,14 +59,13 @@ function countParses(box: blessed.Widgets.BoxElement): { n: number } {
 
 test('a recording through every view: the row-painted screen is blessed\'s, cell for cell, after each tick and key', () => {
   fastAsciiWidth();
-  const rec = readRecording(FIXTURE);
-  const once = replaySnapshots(rec);
+  const { host, intervalMs, snaps: once } = fixtureSnapshots();
   assert.ok(once.length >= 3, `${once.length} snapshots in the fixture`);
   const snaps = Array.from({ length: 6 }, () => once).flat(); // the recording played 6 times
   for (const [cols, rows] of [[160, 48], [80, 24]]) {
     const a = testScreen(cols, rows);
     const b = referenceScreen(cols, rows);
-    const mk = (t: TestScreen) => new Ui({ host: rec.header.host, intervalMs: rec.header.intervalMs, color: true, screen: t.screen, onQuit: () => {}, loadInfo: () => [], log: () => [] });
+    const mk = (t: TestScreen) => new Ui({ host, intervalMs, color: true, screen: t.screen, onQuit: () => {}, loadInfo: () => [], log: () => [] });
     const ua = mk(a);
     const ub = mk(b);
     try {
