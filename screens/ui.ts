@@ -99,6 +99,7 @@ export class Ui {
   mode: Mode = 'overview';
   private previousMode: Mode = 'overview';
   paused = false;
+  private unslimmed: Snapshot[] = []; // old enough to slim, kept whole for the paused snapshot (see update)
   private snap: Snapshot | undefined;
   private history: Snapshot[] = [];
   private destroyed = false;
@@ -343,11 +344,29 @@ export class Ui {
     const prevAt = this.history.length - 2;
     if (prevAt >= 0 && (!this.paused || this.history[prevAt] !== this.snap)) this.history[prevAt] = pastSnapshot(this.history[prevAt]);
     // Older snapshots keep what charts need, not every process (bounded memory under storms).
+    // While paused, the paused snapshot's own detail window (it and the FULL_HISTORY - 1 before
+    // it) stays whole until the pause ends: its process views count the exits and stacks of
+    // those ticks, however long the pause lasts.
     const old = this.history.length - 1 - FULL_HISTORY;
-    if (old >= 0 && this.history[old] !== this.snap) this.history[old] = slimSnapshot(this.history[old]);
+    if (old >= 0) {
+      if (this.inPausedWindow(old)) this.unslimmed.push(this.history[old]);
+      else this.history[old] = slimSnapshot(this.history[old]);
+    }
     if (this.paused) return;
+    for (const s of this.unslimmed) {
+      const i = this.history.indexOf(s);
+      if (i >= 0 && i <= old) this.history[i] = slimSnapshot(s);
+    }
+    this.unslimmed = [];
     this.snap = snap;
     this.draw();
+  }
+
+  // Whether history[i] is in the detail window of the snapshot the UI is paused on.
+  private inPausedWindow(i: number): boolean {
+    if (!this.paused || !this.snap) return false;
+    const at = this.history.indexOf(this.snap);
+    return at >= 0 && i <= at && i > at - FULL_HISTORY;
   }
 
   /** The snapshot on screen. */

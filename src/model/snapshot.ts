@@ -219,7 +219,9 @@ export function pastSnapshot(s: Snapshot): Snapshot {
  */
 export function detailWindow(snap: Snapshot, history: readonly Snapshot[]): Snapshot[] {
   const i = history.indexOf(snap);
-  return (i >= 0 ? history.slice(0, i + 1) : [...history, snap]).slice(-FULL_HISTORY);
+  // Not in it: a history that ends before `snap`, or one that has moved on past it (a snapshot
+  // paused on for longer than the history holds), whose later snapshots are not its past.
+  return (i >= 0 ? history.slice(0, i + 1) : [...history.filter((s) => s.ts < snap.ts), snap]).slice(-FULL_HISTORY);
 }
 
 /** The cost totals without the per-program rows (the header and probe view read the snapshot on screen). */

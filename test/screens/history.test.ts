@@ -129,3 +129,54 @@ test('the UI shows the same with its past snapshots trimmed as with them whole: 
     whole.destroy();
   }
 });
+
+test('paused for longer than FULL_HISTORY ticks: the paused snapshot\'s process views still count the exits and stacks of the ticks they state', () => {
+  const { host, intervalMs, snaps: recorded } = fixture();
+  const snaps = longer(recorded, 3 * FULL_HISTORY);
+  const at = FULL_HISTORY + 4; // paused on this one, with a whole window behind it
+  const shown = snaps[at];
+  const exitsBy = new Map<number, number>();
+  const stacksBy = new Map<number, number>();
+  for (const s of snaps.slice(at - FULL_HISTORY + 1, at + 1)) {
+    if (s.procevents.status === 'ok') for (const x of s.procevents.data.exited) exitsBy.set(x.ppid, (exitsBy.get(x.ppid) ?? 0) + 1);
+    if (s.offcputime.status === 'ok') for (const st of s.offcputime.data.stacks) stacksBy.set(st.pid, (stacksBy.get(st.pid) ?? 0) + 1);
+  }
+  const most = (m: Map<number, number>) => [...m.entries()].sort((a, b) => b[1] - a[1])[0];
+  const [parent, exits] = most(exitsBy);
+  const [blocked, stacks] = most(stacksBy);
+  assert.ok(exits >= 10 && stacks >= 2, `the window has exits (${exits}) and stacks (${stacks})`);
+
+  const paused = testScreen(200, 60);
+  const whole = testScreen(200, 60);
+  const opts = { host, intervalMs, color: false, onQuit: () => {}, loadInfo: () => [], log: () => [] };
+  const a = new Ui({ ...opts, screen: paused.screen });
+  const b = new Ui({ ...opts, screen: whole.screen });
+  // The mode label and the footer's Space key are what a paused screen shows differently.
+  const body = (t: { text(): string[] }) => t.text().map((l) => l.replace('PAUSED', 'live').replace('Space resume', 'Space pause').trimEnd());
+  try {
+    for (const s of snaps.slice(0, at + 1)) a.update(s);
+    a.run('pause');
+    for (const s of snaps.slice(at + 1)) a.update(s); // 2 × FULL_HISTORY more ticks arrive while paused
+    assert.equal(a.current(), shown);
+    b.setData(shown, snaps.slice(0, at + 1));
+    for (const pid of [parent, blocked]) {
+      a.openProcess(pid);
+      b.openProcess(pid);
+      assert.deepEqual(body(paused), body(whole), `process view of ${pid}`);
+      a.run('expand');
+      b.run('expand');
+      assert.deepEqual(body(paused), body(whole), `process view of ${pid}, all frames`);
+      a.run('back');
+      b.run('back');
+    }
+    // Once resumed, what was kept whole for the pause is trimmed like the rest.
+    a.run('pause');
+    a.update(snaps[snaps.length - 1]);
+    const kept = a['history'] as Snapshot[];
+    const heavy = kept.slice(0, kept.length - FULL_HISTORY).filter((s) => s.procevents.status === 'ok' && s.procevents.data.exited.length > 0);
+    assert.equal(heavy.length, 0, 'no snapshot beyond FULL_HISTORY keeps its exits after the pause');
+  } finally {
+    paused.destroy();
+    whole.destroy();
+  }
+});

@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildSnapshot } from '../../src/model/snapshot';
+import { buildSnapshot, detailWindow, FULL_HISTORY, type Snapshot } from '../../src/model/snapshot';
 import type { Sample } from '../../src/model/sample';
 import type { RunqlatRaw } from '../../src/probes/runqlat';
 import type { BiolatencySnap } from '../../src/model/biolatency';
@@ -112,4 +112,17 @@ test('cost: program runs the kernel skipped are counted per program and probe, s
   assert.match(bio.text, /12 events skipped by the kernel/);
   assert.equal(bio.bad, true);
   assert.equal(probeHealth(snap).find((h) => h.name === 'runqlat')!.text.includes('skipped'), false);
+});
+
+test('detailWindow: the snapshot and up to FULL_HISTORY - 1 before it, never a later one', () => {
+  const snaps: Snapshot[] = [];
+  for (let i = 0; i <= FULL_HISTORY + 5; i++) snaps.push(buildSnapshot(sample(1000 * (i + 1), null), i ? sample(1000 * i, null) : undefined));
+  const at = 8;
+  const ts = (w: Snapshot[]) => w.map((s) => s.ts);
+  assert.deepEqual(ts(detailWindow(snaps[at], snaps)), ts(snaps.slice(0, at + 1)), 'in the history: it and the ones before it');
+  assert.deepEqual(ts(detailWindow(snaps[snaps.length - 1], snaps)), ts(snaps.slice(-FULL_HISTORY)), 'at most FULL_HISTORY');
+  assert.deepEqual(ts(detailWindow(snaps[at], snaps.slice(0, at))), ts(snaps.slice(0, at + 1)), 'a history that ends just before it');
+  // Paused on a snapshot longer than the history holds: the history has dropped it and moved on.
+  assert.deepEqual(ts(detailWindow(snaps[at], snaps.slice(at + 1))), [snaps[at].ts], 'a history past it: none of its later snapshots');
+  assert.deepEqual(ts(detailWindow(snaps[at], snaps.slice(at - 2, at).concat(snaps.slice(at + 1)))), ts(snaps.slice(at - 2, at + 1)), 'what is left before it, nothing after');
 });
