@@ -385,17 +385,49 @@ async function benchLost(ctx: WorkCtx): Promise<void> {
     const label = `lost nice ${nice}`;
     const jsonFile = `${outBase}.lost-nice${nice}.jsonl`;
     const { value, guard } = await guarded<Omit<LostRun, keyof Guard>>(label, async () => {
-      const { r, stop } = await withConfig(CONFIGS.find((c) => c.kind === 'probetop')!, { out: jsonFile, nice });
+      // As users run it: BPF statistics on (probetop's default), which also gives its BPF time.
+      const { r, stop } = await withConfig(CONFIGS.find((c) => c.kind === 'probetop')!, { out: jsonFile, nice, stats: true });
       const names = await mapNames(heldBpf([r.pid!]).maps.keys());
       const stats = names.find((m) => m.name === 'pe_stats');
       const base: Omit<LostRun, keyof Guard> = { nice, forkers, seconds: opts.stormSeconds, spawned: 0 };
       if (!stats) return { value: { ...base, skipped: 'probetop did not load procevents (no pe_stats map): not integrated yet, or it failed to load' }, stop };
+      const ids = [...r.programs().keys()];
+      const bpfByProbe = async () => {
+        const all = await listProgs();
+        const m: Record<string, number> = {};
+        for (const id of ids) {
+          const p = all.get(id);
+          if (p) m[ownerOf(p.name)] = (m[ownerOf(p.name)] ?? 0) + p.runTimeNs;
+        }
+        return m;
+      };
       const b = await dumpPercpu0(stats.id);
-      await sleep(1500); // a tick or two before the storm
+      // A tick or two before the storm; probetop's CPU over it is its idle rate.
+      const cpuI = processCpuNs(r.pid!) ?? 0;
+      const tI = process.hrtime.bigint();
+      await sleep(1500);
+      const cpu0 = processCpuNs(r.pid!) ?? 0;
+      const t0 = process.hrtime.bigint();
+      const bpf0 = await bpfByProbe();
       const outs = await Promise.all(Array.from({ length: forkers }, () => runOk(ctx.forkexec, ['storm', String(opts.stormSeconds)])));
       const spawned = outs.reduce((s, o) => s + Number(/spawned (\d+)/.exec(o)?.[1] ?? 0), 0);
       await sleep(3000); // let probetop drain the ring and print the storm's ticks
+      const cpu1 = processCpuNs(r.pid!) ?? 0;
+      const t1 = process.hrtime.bigint();
+      const bpf1 = await bpfByProbe();
       const a = await dumpPercpu0(stats.id);
+      // probetop's CPU per spawned process: storm and drain, less what it spends idle in as long.
+      const idleNsPerNs = (cpu0 - cpuI) / Number(t0 - tI);
+      const windowNs = Number(t1 - t0);
+      const bpfUsByProbe = Object.fromEntries(Object.keys(bpf1).map((k) => [k, spawned ? (bpf1[k] - (bpf0[k] ?? 0)) / 1000 / spawned : 0]));
+      const cost = spawned
+        ? {
+            windowS: windowNs / 1e9,
+            userUsPerSpawned: Math.max(0, cpu1 - cpu0 - idleNsPerNs * windowNs) / 1000 / spawned,
+            bpfUsPerSpawned: Object.values(bpfUsByProbe).reduce((x, y) => x + y, 0),
+            bpfUsByProbe,
+          }
+        : undefined;
       const ev0 = sumKinds(b, 'events');
       const ev1 = sumKinds(a, 'events');
       const l0 = sumKinds(b, 'lost');
@@ -407,6 +439,7 @@ async function benchLost(ctx: WorkCtx): Promise<void> {
           ...base,
           spawned,
           kernel: { forks: ev1[0] - ev0[0], execs: ev1[1] - ev0[1], exits: ev1[2] - ev0[2], lost: kinds.reduce((s, _, i) => s + l1[i] - l0[i], 0), lostByKind },
+          cost,
         },
         stop,
       };
@@ -415,7 +448,8 @@ async function benchLost(ctx: WorkCtx): Promise<void> {
     if (!v.skipped) v.json = jsonCounts(jsonFile);
     fs.rmSync(jsonFile, { force: true });
     results.lost.push(v);
-    log(v.skipped ? `${label}: skipped: ${v.skipped}` : `${label}: spawned ${v.spawned}, forks seen ${v.kernel!.forks}, lost in kernel ${v.kernel!.lost}, budget drops ${v.json?.budgetDrops ?? 'n/a'}`);
+    const c = v.cost ? `; per spawned process: ${v.cost.userUsPerSpawned.toFixed(1)} µs user space, ${v.cost.bpfUsPerSpawned.toFixed(1)} µs BPF` : '';
+    log(v.skipped ? `${label}: skipped: ${v.skipped}` : `${label}: spawned ${v.spawned}, forks seen ${v.kernel!.forks}, lost in kernel ${v.kernel!.lost}, budget drops ${v.json?.budgetDrops ?? 'n/a'}${c}`);
     save();
   }
 }

@@ -311,6 +311,19 @@ export function renderReport(r: Results): string {
       '',
     );
     out.push('"seen" counts every process on the machine in the window (kernel counters), so it can exceed "spawned".', '');
+    const costed = r.lost.filter((l) => l.cost);
+    if (costed.length) {
+      const probes = [...new Set(costed.flatMap((l) => Object.keys(l.cost!.bpfUsByProbe)))].sort();
+      out.push(
+        "probetop's cost per spawned process, from the storm's start until 3 s after it (its BPF statistics on, as by default): user-space CPU (all threads, its idle rate taken off) and BPF run time (`run_time_ns`) by probe. The BPF part runs in the storm's own fork/exec/exit path; the user-space part mostly on another CPU.",
+        '',
+        table(
+          ['probetop priority', 'window', 'user space µs', 'BPF µs', ...probes.map((p) => `${p} µs`)],
+          costed.map((l) => [`nice ${l.nice}`, `${l.cost!.windowS.toFixed(1)} s`, l.cost!.userUsPerSpawned.toFixed(1), l.cost!.bpfUsPerSpawned.toFixed(1), ...probes.map((p) => (l.cost!.bpfUsByProbe[p] ?? 0).toFixed(2))]),
+        ),
+        '',
+      );
+    }
   }
 
   if (r.tick) {

@@ -68,6 +68,8 @@ export interface LostRun extends Guard {
   spawned: number; // processes the storm actually ran
   kernel?: { forks: number; execs: number; exits: number; lost: number; lostByKind: Record<string, number> }; // pe_stats deltas
   json?: { lost: number | null; budgetDrops: number | null; ticks: number }; // from probetop's own --json output
+  /** probetop's cost per spawned process over the storm and its drain (idle rate taken off the user-space part). */
+  cost?: { windowS: number; userUsPerSpawned: number; bpfUsPerSpawned: number; bpfUsByProbe: Record<string, number> };
 }
 
 /** Benchmark 5. */
