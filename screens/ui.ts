@@ -99,7 +99,7 @@ export class Ui {
   mode: Mode = 'overview';
   private previousMode: Mode = 'overview';
   paused = false;
-  private unslimmed: Snapshot[] = []; // old enough to slim, kept whole for the paused snapshot (see update)
+  private keptWhole = new Set<Snapshot>(); // left untrimmed for the paused snapshot (see update)
   private snap: Snapshot | undefined;
   private history: Snapshot[] = [];
   private destroyed = false;
@@ -340,33 +340,34 @@ export class Ui {
     // At least HISTORY_TICKS, and 5.5 minutes at short intervals (the heatmaps show 5 minutes).
     const keep = Math.max(HISTORY_TICKS, Math.ceil(330_000 / this.opts.intervalMs));
     if (this.history.length > keep) this.history.splice(0, this.history.length - keep);
-    // The one before it leaves the screen now (unless paused on it): only its recent-past parts stay.
-    const prevAt = this.history.length - 2;
-    if (prevAt >= 0 && (!this.paused || this.history[prevAt] !== this.snap)) this.history[prevAt] = pastSnapshot(this.history[prevAt]);
-    // Older snapshots keep what charts need, not every process (bounded memory under storms).
-    // While paused, the paused snapshot's own detail window (it and the FULL_HISTORY - 1 before
-    // it) stays whole until the pause ends: its process views count the exits and stacks of
-    // those ticks, however long the pause lasts.
+    // The one before it leaves the screen now: only its recent-past parts stay. Older snapshots
+    // keep what charts need, not every process (bounded memory under storms). While paused, the
+    // paused snapshot's detail window (it and the FULL_HISTORY - 1 before it) is left whole, so
+    // that its process views count the exits and stacks of those ticks however long the pause
+    // lasts; each is trimmed as it would have been once the pause ends.
     const old = this.history.length - 1 - FULL_HISTORY;
-    if (old >= 0) {
-      if (this.inPausedWindow(old)) this.unslimmed.push(this.history[old]);
-      else this.history[old] = slimSnapshot(this.history[old]);
-    }
+    this.trim(this.history.length - 2, old);
+    this.trim(old, old);
     if (this.paused) return;
-    for (const s of this.unslimmed) {
-      const i = this.history.indexOf(s);
-      if (i >= 0 && i <= old) this.history[i] = slimSnapshot(s);
-    }
-    this.unslimmed = [];
+    for (const s of this.keptWhole) this.trim(this.history.indexOf(s), old);
+    this.keptWhole.clear();
     this.snap = snap;
     this.draw();
   }
 
-  // Whether history[i] is in the detail window of the snapshot the UI is paused on.
-  private inPausedWindow(i: number): boolean {
-    if (!this.paused || !this.snap) return false;
-    const at = this.history.indexOf(this.snap);
-    return at >= 0 && i <= at && i > at - FULL_HISTORY;
+  // Trims history[i] for its age (slimmed at `old` and before, else past), unless it is in the
+  // detail window of the snapshot the UI is paused on: then it is kept whole until the pause ends.
+  private trim(i: number, old: number): void {
+    if (i < 0) return;
+    const s = this.history[i];
+    if (this.paused && this.snap) {
+      const at = this.history.indexOf(this.snap);
+      if (at >= 0 && i <= at && i > at - FULL_HISTORY) {
+        this.keptWhole.add(s);
+        return;
+      }
+    }
+    this.history[i] = i <= old ? slimSnapshot(s) : pastSnapshot(s);
   }
 
   /** The snapshot on screen. */
