@@ -268,6 +268,17 @@ async function benchCost(ctx: WorkCtx): Promise<void> {
   setStatsSysctl(0);
 }
 
+/** Cumulative run time (ns, while statistics were on) of programs `ids`, summed by the probe that owns each. */
+async function bpfNsByProbe(ids: readonly number[]): Promise<Record<string, number>> {
+  const all = await listProgs();
+  const m: Record<string, number> = {};
+  for (const id of ids) {
+    const p = all.get(id);
+    if (p) m[ownerOf(p.name)] = (m[ownerOf(p.name)] ?? 0) + p.runTimeNs;
+  }
+  return m;
+}
+
 // ---------------------------------------------------------------- 3. self
 
 async function benchSelf(ctx: WorkCtx): Promise<void> {
@@ -284,10 +295,7 @@ async function benchSelf(ctx: WorkCtx): Promise<void> {
     const { r, stop } = ui === 'tui' ? await withTui() : await withConfig(CONFIGS.find((c) => c.kind === 'probetop')!, { stats: true });
     const pid = r.pid!;
     const ids = [...r.programs().keys()];
-    const bpfNs = async () => {
-      const all = await listProgs();
-      return ids.reduce((sum, id) => sum + (all.get(id)?.runTimeNs ?? 0), 0);
-    };
+    const bpfNs = async () => Object.values(await bpfNsByProbe(ids)).reduce((a, b) => a + b, 0);
     const cpuW = processCpuNs(pid) ?? 0;
     const wW = process.hrtime.bigint();
     await sleep(opts.selfWarmup * 1000);
@@ -392,15 +400,7 @@ async function benchLost(ctx: WorkCtx): Promise<void> {
       const base: Omit<LostRun, keyof Guard> = { nice, forkers, seconds: opts.stormSeconds, spawned: 0 };
       if (!stats) return { value: { ...base, skipped: 'probetop did not load procevents (no pe_stats map): not integrated yet, or it failed to load' }, stop };
       const ids = [...r.programs().keys()];
-      const bpfByProbe = async () => {
-        const all = await listProgs();
-        const m: Record<string, number> = {};
-        for (const id of ids) {
-          const p = all.get(id);
-          if (p) m[ownerOf(p.name)] = (m[ownerOf(p.name)] ?? 0) + p.runTimeNs;
-        }
-        return m;
-      };
+      const bpfByProbe = () => bpfNsByProbe(ids);
       const b = await dumpPercpu0(stats.id);
       // A tick or two before the storm; probetop's CPU over it is its idle rate.
       const cpuI = processCpuNs(r.pid!) ?? 0;
