@@ -30,6 +30,12 @@ export interface PanelDef {
   prepare?(data: ProbeSnap<any>): ProbeSnap<any>;
   /** The interval's latency histogram, for panels that can show a heatmap over time. */
   hist?(data: ProbeSnap<any>): Hist | null;
+  /**
+   * How many of the newest snapshots `render` reads as its history (none when absent). Each is
+   * an old object somewhere in the heap: walking all 330 for every panel every tick cost more
+   * than most panels' own text.
+   */
+  historyTicks?(ctx: PanelContext): number;
 }
 
 /** The overview's panels, in screen order. */
@@ -58,7 +64,8 @@ export const PANELS: PanelDef[] = [
     hist: (d) => (d.status === 'ok' ? (d.data as { total: { hist: Hist } }).total.hist : null),
   },
   { name: 'procevents', title: 'Short-lived processes', select: (s) => s.procevents, render: renderShortLived },
-  { name: 'cachestat', title: 'Page cache', select: (s) => s.cachestat, render: renderCachestat },
+  // Its sparklines show at most a value per column.
+  { name: 'cachestat', title: 'Page cache', select: (s) => s.cachestat, render: renderCachestat, historyTicks: (ctx) => ctx.width },
 ];
 
 /** Everything the overview needs to draw. */
@@ -176,8 +183,9 @@ export class OverviewScreen {
         setRows(box, ['waiting for the first interval…']);
         return;
       }
-      const history = input.history.map((s) => p.select(s));
       const heat = p.hist && input.heatmap.has(p.name);
+      const want = heat ? input.history.length : p.historyTicks?.(ctx) ?? 0;
+      const history = want > 0 ? input.history.slice(-want).map((s) => p.select(s)) : [];
       setLabel(box, ` ${p.title}${heat ? ' — heatmap' : ''}${pi === input.focused ? ' [H]' : ''} `);
       const borderFg = input.color ? (pi === input.focused ? 'yellow' : 'blue') : undefined;
       if (box.style.border?.fg !== borderFg) {

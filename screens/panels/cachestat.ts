@@ -11,6 +11,7 @@ import type { PanelContext, PanelRenderer } from './types';
 import { unavailableLines, wrap } from './common';
 
 const LEVELS = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+const MAX_SUFFIX = 6; // " 1.2K" after the miss-rate sparkline: its scale
 
 /**
  * A sparkline of `values` (oldest first) in `width` cells, right-aligned to the newest value:
@@ -78,12 +79,13 @@ export const renderCachestat: PanelRenderer<CachestatSnap> = (data, ctx, history
   // Row 2: the rates.
   lines.push(rateLine(d, w));
 
-  // History: hit ratio, then miss rate (scaled to its largest value in the window).
+  // History: hit ratio, then miss rate (scaled to its largest value shown). Only the values
+  // that fit are read: one per column.
   const hist = history.length ? history : [data];
-  const hitRow = sparkRow('hit%   ', histValues(hist, (x) => x.totals.hitPct), 100, '', ctx);
-  const misses = histValues(hist, (x) => x.totals.missesPerSec);
+  const hitRow = sparkRow('hit%   ', histValues(hist.slice(-Math.max(1, w - 7)), (x) => x.totals.hitPct), 100, '', ctx);
+  const misses = histValues(hist.slice(-Math.max(1, w - 7 - MAX_SUFFIX)), (x) => x.totals.missesPerSec);
   const maxMiss = Math.max(0, ...misses.map((v) => v ?? 0));
-  const missRow = sparkRow('miss/s ', misses, maxMiss, ` ${pad(formatRate(maxMiss), 5, true)}`, ctx);
+  const missRow = sparkRow('miss/s ', misses, maxMiss, ` ${pad(formatRate(maxMiss), MAX_SUFFIX - 1, true)}`, ctx);
 
   const methodText = `${d.method}: ${d.accuracy}`;
   const notes: string[] = [];

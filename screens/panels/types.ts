@@ -1,7 +1,8 @@
 /**
  * The contract of an overview panel: a pure function from one probe's part of the Snapshot to
- * the lines of its box; `history` is this probe's part of the last HISTORY_TICKS snapshots,
- * oldest first, the current one last. The overview places panels; a panel never reads anything else.
+ * the lines of its box; `history` is this probe's part of the newest snapshots (as many as the
+ * panel asks for, up to HISTORY_TICKS), oldest first, the current one last. The overview places
+ * panels; a panel never reads anything else.
  */
 import type { ProbeSnap } from '../../src/model/snapshot';
 

@@ -131,6 +131,15 @@ test('panel at 40 columns: hit ratio, rates, both sparklines, method', () => {
   for (const l of lines) assert.equal(visibleLength(l), 40, `"${l}" is not 40 columns`);
 });
 
+test('panel: a history longer than the sparklines: the newest values, the miss scale of those shown', () => {
+  // 40 columns: 33 hit% cells and 27 miss/s cells. The largest miss rate (9000/s) is older than
+  // the 27 shown: the scale is the largest shown (800), as when the history was that short.
+  const long = [ok(snap(0, 9000)), ...Array.from({ length: 26 }, () => ok(snap(100, 0))), history[1], ok(snap(97.3, 340))];
+  const text = renderCachestat(long[long.length - 1], { width: 40, height: 8, color: false }, long).map(strip);
+  assert.equal(text[2], 'hit%   ' + ' '.repeat(4) + '▁' + '█'.repeat(26) + '▄▇', 'all 29 values fit in 33 cells');
+  assert.equal(text[3], 'miss/s ' + '▁'.repeat(25) + '█▃   800');
+});
+
 test('panel at 100 columns: method, busiest processes, escaped names', () => {
   const lines = renderCachestat(ok(snap(97.3, 340, 'a{b}')), { width: 100, height: 10, color: true }, history);
   const text = lines.map((l) => strip(l).replace(/\{(open|close)\}/g, (_m, k) => (k === 'open' ? '{' : '}')));
