@@ -219,6 +219,13 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 if (require.main === module) {
+  // `probetop --help | head -1`: a reader that went away is not an error. The modes that stream
+  // (--json) handle it themselves (they restore what they changed first).
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (process.stdout.listenerCount('error') > 1) return;
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e; // as without this listener: the exit path of the mode running (app.ts: uncaughtException)
+  });
   main(process.argv).then(
     // Pipes are written asynchronously: let stdout drain before exiting, or --json output is cut.
     (code) => {

@@ -45,6 +45,13 @@ test('--help lists the options and ends with examples; exit 0', () => {
   assert.match(r.out, /Examples:\n {2}sudo probetop/);
 });
 
+test('--help into a reader that is gone (| true): exit 0, no stack trace', () => {
+  // `true` exits long before node has started, so probetop's write fails with EPIPE.
+  const r = spawnSync('bash', ['-c', `"${process.execPath}" "${CLI}" --help | true; echo "rc=\${PIPESTATUS[0]}"`], { encoding: 'utf8', timeout: 15000 });
+  assert.equal(r.stdout.trim(), 'rc=0', `stderr: ${r.stderr}`);
+  assert.equal(r.stderr, '');
+});
+
 test('--version prints the package version', () => {
   const r = run('--version');
   assert.equal(r.code, 0);
