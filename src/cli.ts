@@ -227,7 +227,7 @@ export async function main(argv: string[]): Promise<number> {
  * ~0.65%). Hot loops (a ring-buffer drain under a fork storm) still reach the optimizer within
  * seconds. Set at run time, so that every way of starting probetop gets it.
  */
-export const V8_FLAGS = '--interrupt-budget=4194304';
+const V8_FLAGS = '--interrupt-budget=4194304';
 
 if (require.main === module) {
   v8.setFlagsFromString(V8_FLAGS);
