@@ -11,6 +11,8 @@ import type { PanelContext, PanelRenderer } from './types';
 import { unavailableLines, wrap } from './common';
 
 const LEVELS = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+const HIT_LABEL = 'hit%   ';
+const MISS_LABEL = 'miss/s ';
 const MAX_SUFFIX = 6; // " 1.2K" after the miss-rate sparkline: its scale
 
 /**
@@ -53,10 +55,14 @@ function histValues(history: readonly ProbeSnap<CachestatSnap>[], get: (d: Cache
   return history.map((h) => (h.status === 'ok' ? get(h.data) : null));
 }
 
+/** Cells of a sparkline after `label` and before a suffix of `suffixLen` columns. */
+function sparkCells(label: string, suffixLen: number, ctx: PanelContext): number {
+  return Math.max(1, ctx.width - label.length - suffixLen);
+}
+
 /** A labelled sparkline row: "hit%   ▇▇█▇▆" (+ " max 1.2K" for rates). */
 function sparkRow(label: string, values: (number | null)[], max: number, suffix: string, ctx: PanelContext): string {
-  const w = Math.max(1, ctx.width - label.length - suffix.length);
-  const s = sparkline(values, max, w);
+  const s = sparkline(values, max, sparkCells(label, suffix.length, ctx));
   return label + (ctx.color ? `{cyan-fg}${s}{/cyan-fg}` : s) + suffix;
 }
 
@@ -79,13 +85,12 @@ export const renderCachestat: PanelRenderer<CachestatSnap> = (data, ctx, history
   // Row 2: the rates.
   lines.push(rateLine(d, w));
 
-  // History: hit ratio, then miss rate (scaled to its largest value shown). Only the values
-  // that fit are read: one per column.
+  // History: hit ratio, then miss rate, scaled to its largest value shown (the values that fit).
   const hist = history.length ? history : [data];
-  const hitRow = sparkRow('hit%   ', histValues(hist.slice(-Math.max(1, w - 7)), (x) => x.totals.hitPct), 100, '', ctx);
-  const misses = histValues(hist.slice(-Math.max(1, w - 7 - MAX_SUFFIX)), (x) => x.totals.missesPerSec);
+  const hitRow = sparkRow(HIT_LABEL, histValues(hist, (x) => x.totals.hitPct), 100, '', ctx);
+  const misses = histValues(hist.slice(-sparkCells(MISS_LABEL, MAX_SUFFIX, ctx)), (x) => x.totals.missesPerSec);
   const maxMiss = Math.max(0, ...misses.map((v) => v ?? 0));
-  const missRow = sparkRow('miss/s ', misses, maxMiss, ` ${pad(formatRate(maxMiss), MAX_SUFFIX - 1, true)}`, ctx);
+  const missRow = sparkRow(MISS_LABEL, misses, maxMiss, ` ${pad(formatRate(maxMiss), MAX_SUFFIX - 1, true)}`, ctx);
 
   const methodText = `${d.method}: ${d.accuracy}`;
   const notes: string[] = [];
