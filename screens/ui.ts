@@ -19,6 +19,7 @@ import { processLines, processView, ProcessView } from './process';
 import { columnAt } from './proctable';
 import { panelCapacity } from './layout';
 import { rowPainted, setRows } from './widgets/rowpaint';
+import { useLeanDraw } from './widgets/fastdraw';
 
 /**
  * blessed's draw asks unicode.charWidth for every cell of every changed line (fullUnicode), and
@@ -128,6 +129,7 @@ export class Ui {
     // Draw borders as Unicode box characters, not the VT100 alternate charset: every terminal
     // that runs probetop speaks UTF-8, and ACS shows as "lqqk" in tmux captures and some terminals.
     (this.screen as unknown as { tput: { brokenACS: boolean } }).tput.brokenACS = true;
+    useLeanDraw(this.screen);
     this.overview = new OverviewScreen(this.screen, opts.color, (x, y) => this.onTableClick(x, y));
     this.page = rowPainted(blessed.box({ parent: this.screen, tags: true, top: 0, left: 0, width: '100%', height: '100%', hidden: true, wrap: false } as blessed.Widgets.BoxOptions));
     this.screen.on('keypress', (ch: string | undefined, key: { full?: string; name?: string }) => this.onKey(ch, key));

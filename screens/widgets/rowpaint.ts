@@ -23,6 +23,7 @@
  * left open across a line break would not carry to the next row as blessed carries it.
  */
 import blessed from 'blessed';
+import { markChanged } from './fastdraw';
 
 type Cell = [number, string];
 type Line = Cell[] & { dirty?: boolean };
@@ -142,6 +143,15 @@ function isOneCell(code: number): boolean {
 }
 
 /**
+ * Gives up on a row half painted: the cells it changed are noted as changed (blessed's render,
+ * which follows, writes the same into them and would not see a change), then false.
+ */
+function bail(screen: unknown, line: Line | undefined, lo: number, hi: number): false {
+  if (line && lo >= 0) markChanged(screen, line, lo, hi);
+  return false;
+}
+
+/**
  * Paints the rows of `el` inside its paint state's area (border excluded): the rows whose text
  * or starting attribute changed since they were painted. With `record`, after blessed's own
  * full render, nothing is painted: every row's text and attributes are only noted. Returns false
@@ -166,18 +176,20 @@ function paintRows(el: ElementInternals, st: PaintState, record: boolean): boole
     const start = attr;
     const line = record ? undefined : lines[y];
     let x = xi;
+    let lo = -1; // first and last cell of this row that changed
+    let hi = -1;
     for (let i = 0; i < s.length; i++) {
       const code = s.charCodeAt(i);
       if (code === 0x1b) {
         const end = s.indexOf('m', i);
-        if (end < 0) return false;
+        if (end < 0) return bail(screen, line, lo, hi);
         attr = screen.attrCode(s.slice(i, end + 1), attr, dattr);
         i = end;
         continue;
       }
-      if (code >= 0x7f && !isOneCell(code)) return false;
+      if (code >= 0x7f && !isOneCell(code)) return bail(screen, line, lo, hi);
       if (x >= xl || !line) continue; // past the edge: keep reading attributes for the next row
-      const cell = line[x++];
+      const cell = line[x];
       if (!cell) {
         x = xl;
         continue;
@@ -186,8 +198,10 @@ function paintRows(el: ElementInternals, st: PaintState, record: boolean): boole
       if (cell[0] !== attr || cell[1] !== ch) {
         cell[0] = attr;
         cell[1] = ch;
-        line.dirty = true;
+        if (lo < 0) lo = x;
+        hi = x;
       }
+      x++;
     }
     if (line) {
       for (; x < xl; x++) {
@@ -196,9 +210,11 @@ function paintRows(el: ElementInternals, st: PaintState, record: boolean): boole
         if (cell[0] !== attr || cell[1] !== bch) {
           cell[0] = attr;
           cell[1] = bch;
-          line.dirty = true;
+          if (lo < 0) lo = x;
+          hi = x;
         }
       }
+      if (lo >= 0) markChanged(screen, line, lo, hi);
     }
     st.rows[r] = text;
     st.starts[r] = start;
