@@ -86,7 +86,12 @@ export function slotHighUs(i: number): number {
  */
 export function percentileUs(slots: readonly number[], p: number): number | null {
   let total = 0;
-  for (const c of slots) total += c;
+  for (let i = 0; i < slots.length; i++) total += slots[i];
+  return percentileOf(slots, total, p);
+}
+
+/** percentileUs with the histogram's total already summed. */
+function percentileOf(slots: readonly number[], total: number, p: number): number | null {
   if (total === 0) return null;
   const rank = (p / 100) * total;
   let seen = 0;
@@ -121,14 +126,17 @@ export interface HistStats {
 
 /** Stats of an interval histogram over `intervalMs`. */
 export function histStats(h: Hist, intervalMs: number): HistStats {
+  const slots = h.slots;
+  let total = 0;
+  for (let i = 0; i < slots.length; i++) total += slots[i];
   return {
     count: h.count,
     perSec: intervalMs > 0 ? (h.count * 1000) / intervalMs : 0,
     meanUs: h.count ? h.sumNs / h.count / 1000 : null,
-    p50Us: percentileUs(h.slots, 50),
-    p90Us: percentileUs(h.slots, 90),
-    p99Us: percentileUs(h.slots, 99),
-    maxUs: maxBucketUs(h.slots),
+    p50Us: percentileOf(slots, total, 50),
+    p90Us: percentileOf(slots, total, 90),
+    p99Us: percentileOf(slots, total, 99),
+    maxUs: maxBucketUs(slots),
   };
 }
 
