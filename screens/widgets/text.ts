@@ -13,14 +13,18 @@ const PLAIN = /^[\x20-\x7a|~]*$/;
 export function escapeText(s: string, max = 512): string {
   if (s.length <= max && PLAIN.test(s)) return s; // the common case: nothing to escape
   let out = '';
-  for (const ch of s.length > max ? s.slice(0, max) + '…' : s) {
-    const c = ch.codePointAt(0)!;
+  const src = s.length > max ? s.slice(0, max) + '…' : s;
+  // By code point (a pair is one), with an index: for-of makes an iterator result per character.
+  for (let i = 0; i < src.length; ) {
+    const c = src.codePointAt(i)!;
+    const n = c > 0xffff ? 2 : 1;
     if (c < 0x20 || c === 0x7f || (c >= 0x80 && c < 0xa0)) out += c === 0x1b ? '^[' : '?';
-    else if (ch === '{') out += '{open}';
-    else if (ch === '}') out += '{close}';
-    else if (ch === '\ufffd') out += '?';
+    else if (c === 0x7b) out += '{open}';
+    else if (c === 0x7d) out += '{close}';
+    else if (c === 0xfffd) out += '?';
     else if (c >= 0xd800 && c <= 0xdfff) out += '?'; // a raw byte that was not UTF-8 (procfs decodeRaw)
-    else out += ch;
+    else out += n === 1 ? src[i] : src.slice(i, i + 2);
+    i += n;
   }
   return out;
 }
@@ -38,7 +42,11 @@ export function pad(s: string, n: number, right = false): string {
 
 /** Raw text from the system, escaped and then padded or cut to exactly `n` visible columns. */
 export function cell(raw: string, n: number, right = false): string {
-  if (raw.length <= n && PLAIN.test(raw)) return right ? raw.padStart(n) : raw.padEnd(n);
+  if (PLAIN.test(raw)) {
+    // Nothing to escape: one column per character (a long command line, most rows).
+    if (raw.length >= n) return raw.slice(0, Math.max(0, n));
+    return right ? raw.padStart(n) : raw.padEnd(n);
+  }
   let e = escapeText(raw, n + 8);
   // Cut by visible length without splitting an {open}/{close} escape.
   while (visibleLength(e) > n) {
