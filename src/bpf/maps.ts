@@ -319,9 +319,11 @@ export function readProcMap<T>(map: MapInfo, decode: (pid: number, values: Buffe
   for (let i = 0; i < d.count; i++) {
     const pid = d.keys.readUInt32LE(i * d.keySize);
     const off = i * d.valueSize;
-    const bytes = d.values.subarray(off, off + d.valueSize);
     let c = prev.get(pid);
-    if (!c || !c.raw.equals(bytes)) c = { raw: Buffer.from(bytes), value: decode(pid, d.values, off) };
+    // Compared in place: a view of the bytes per entry would be an object per process a tick.
+    if (!c || d.values.compare(c.raw, 0, d.valueSize, off, off + d.valueSize) !== 0) {
+      c = { raw: Buffer.from(d.values.subarray(off, off + d.valueSize)), value: decode(pid, d.values, off) };
+    }
     next.set(pid, c);
     procs.push(c.value as T);
     if (pid === 0) continue;

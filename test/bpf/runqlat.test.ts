@@ -185,6 +185,30 @@ for (const variant of runqlat.variants.map((v) => v.name)) {
   });
 }
 
+test('runqlat: a process read again after it waited more shows the new counts (the per-process read cache)', { skip: skip ?? false }, async () => {
+  const r = loadProbe(runqlat, {}, detectFeatures());
+  assert.ok(r.ok, !r.ok ? r.reason : '');
+  const probe = r.probe;
+  try {
+    // Twice as many spinners as CPUs: they wait for a CPU all the time they run.
+    const load = spinners(os.cpus().length * 2, 1600);
+    await sleep(600);
+    const first = probe.read();
+    await sleep(600);
+    const second = probe.read();
+    await load.done;
+    for (const pid of load.pids) {
+      const a = procSum(first, pid);
+      const b = procSum(second, pid);
+      assert.ok(a.count > 0, `spinner ${pid} has waits in the first read`);
+      // readProcMap returns the previous object for bytes that did not change: these did.
+      assert.ok(b.count > a.count && b.sumNs > a.sumNs, `spinner ${pid}: ${a.count} waits, then ${b.count}`);
+    }
+  } finally {
+    probe.close();
+  }
+});
+
 test('runqlat: per-process map entries of exited processes are removed', { skip: skip ?? false }, async () => {
   const r = loadProbe(runqlat, {}, detectFeatures());
   assert.ok(r.ok, !r.ok ? r.reason : '');
