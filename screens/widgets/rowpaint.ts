@@ -54,6 +54,7 @@ interface PaintState {
   yl: number;
   dattr: number;
   rows: (string | undefined)[]; // text painted on each row
+  parsed: (string | undefined)[]; // the same after tag parsing (what the cells were painted from)
   starts: number[]; // attribute each row started with
   ends: number[]; // attribute at the end of each row (carried to the next)
 }
@@ -175,10 +176,27 @@ function paintRows(el: ElementInternals, st: PaintState, record: boolean): boole
     const s = text.includes('{') ? el._parseTags(text) : text;
     const start = attr;
     const line = record ? undefined : lines[y];
-    let x = xi;
+    // Where this row differs from what was painted on it, when that is cheap to tell: the
+    // characters before the first difference (and before any escape) are on the screen already;
+    // in a row without escapes, then and now, of the same length, so are those after the last
+    // difference, and the fill after the text. Comparing strings is cheaper than visiting cells.
+    let from = 0;
+    let to = s.length;
+    let fill = true;
+    const was = record ? undefined : st.parsed[r];
+    if (was !== undefined && start === st.starts[r]) {
+      const esc = s.indexOf('\x1b');
+      const lim = Math.min(to, was.length, esc < 0 ? to : esc);
+      while (from < lim && s.charCodeAt(from) === was.charCodeAt(from)) from++;
+      if (esc < 0 && was.length === to && was.indexOf('\x1b') < 0) {
+        while (to > from && s.charCodeAt(to - 1) === was.charCodeAt(to - 1)) to--;
+        fill = false;
+      }
+    }
+    let x = xi + from; // one cell per character before the first escape
     let lo = -1; // first and last cell of this row that changed
     let hi = -1;
-    for (let i = 0; i < s.length; i++) {
+    for (let i = from; i < to; i++) {
       const code = s.charCodeAt(i);
       if (code === 0x1b) {
         const end = s.indexOf('m', i);
@@ -204,7 +222,7 @@ function paintRows(el: ElementInternals, st: PaintState, record: boolean): boole
       x++;
     }
     if (line) {
-      for (; x < xl; x++) {
+      for (; fill && x < xl; x++) {
         const cell = line[x];
         if (!cell) break;
         if (cell[0] !== attr || cell[1] !== bch) {
@@ -217,6 +235,7 @@ function paintRows(el: ElementInternals, st: PaintState, record: boolean): boole
       if (lo >= 0) markChanged(screen, line, lo, hi);
     }
     st.rows[r] = text;
+    st.parsed[r] = s;
     st.starts[r] = start;
     st.ends[r] = attr;
   }
@@ -226,7 +245,7 @@ function paintRows(el: ElementInternals, st: PaintState, record: boolean): boole
 /** The inner area and default attribute of `el` at `coords`, as a fresh paint state. */
 function stateFor(el: ElementInternals, coords: Coords, epoch: number): PaintState {
   const b = el.border ? 1 : 0;
-  return { epoch, xi: coords.xi + b, xl: coords.xl - b, yi: coords.yi + b, yl: coords.yl - b, dattr: el.sattr(el.style), rows: [], starts: [], ends: [] };
+  return { epoch, xi: coords.xi + b, xl: coords.xl - b, yi: coords.yi + b, yl: coords.yl - b, dattr: el.sattr(el.style), rows: [], parsed: [], starts: [], ends: [] };
 }
 
 /**

@@ -110,6 +110,20 @@ function randomRow(rnd: () => number, rare: boolean): string {
   return s;
 }
 
+/** `row` with one character outside its tags replaced (the row itself when it has none). */
+function nudge(row: string, rnd: () => number): string {
+  const at: number[] = [];
+  let inTag = false;
+  for (let i = 0; i < row.length; i++) {
+    if (row[i] === '{') inTag = true;
+    else if (row[i] === '}') inTag = false;
+    else if (!inTag && /[a-z0-9 ]/.test(row[i])) at.push(i);
+  }
+  if (at.length === 0) return row;
+  const i = at[Math.floor(rnd() * at.length)];
+  return row.slice(0, i) + 'az09 '[Math.floor(rnd() * 5)] + row.slice(i + 1);
+}
+
 test('random rows, frames that change some of them: the same cells as blessed; unchanged rows are not parsed again', () => {
   fastAsciiWidth();
   let seed = 12345;
@@ -135,6 +149,13 @@ test('random rows, frames that change some of them: the same cells as blessed; u
       rows = rows.slice(0, 10 + Math.floor(rnd() * 6)); // sometimes fewer rows than the box
       while (rows.length < 12) rows.push(randomRow(rnd, rare));
       for (let i = Math.floor(rnd() * 4); i > 0; i--) rows[Math.floor(rnd() * rows.length)] = randomRow(rnd, rare);
+      // Rows that change a little, as most do between ticks: one character outside the tags
+      // (a row painted again from its first difference, and in a row without tags, to its last),
+      // or a table-like row of fixed width whose number moves.
+      for (let i = Math.floor(rnd() * 4); i > 0; i--) {
+        const k = Math.floor(rnd() * rows.length);
+        rows[k] = rnd() < 0.5 ? nudge(rows[k], rnd) : `pid ${String(Math.floor(rnd() * 3000)).padStart(5)} cpu ${(rnd() * 3).toFixed(1)} ${'x'.repeat(Math.floor(rnd() * 3))}`.padEnd(36);
+      }
       const changed = Array.from({ length: 12 }, (_, r) => (rows[r] ?? '') !== (shown[r] ?? '')).filter(Boolean).length;
       shown = [...rows];
       // Now and then another element covers part of the box, or stops covering it, or one
