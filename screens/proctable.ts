@@ -94,7 +94,10 @@ export function procTableLines(rows: readonly DisplayRow[], sort: SortState, sel
   const cmdW = Math.max(8, ctx.width - fixed);
   const w = (c: Column) => c.width || cmdW;
   const arrow = sort.descending ? '▼' : '▲';
-  const head = cols.map((c) => pad(c.id === sort.column ? `${c.title}${arrow}` : c.title, w(c), c.right)).join(' ');
+  // The sorted column's arrow always shows: where title and arrow are wider than the column,
+  // the title gives way (CACHE▼, not CACHE…).
+  const title = (c: Column) => (c.id !== sort.column ? c.title : c.title.length + 1 > w(c) ? c.title.slice(0, Math.max(0, w(c) - 1)) + arrow : c.title + arrow);
+  const head = cols.map((c) => pad(title(c), w(c), c.right)).join(' ');
   const out = [ctx.color ? `{bold}{underline}${pad(head, ctx.width)}{/underline}{/bold}` : pad(head, ctx.width)];
   rows.slice(offset, offset + Math.max(0, ctx.height - 1)).forEach((d, i) => {
     const r = d.row;

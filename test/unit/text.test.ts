@@ -1,10 +1,11 @@
 /**
  * Text helpers of the screens (screens/widgets/text): escaping system strings and fitting them
- * to a column.
+ * to a column; and the process table's header, which fits titles to their columns.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cell, escapeText, visibleLength } from '../../screens/widgets/text';
+import { COLUMNS, procTableLines } from '../../screens/proctable';
 
 test('escapeText: controls, DEL, C1, braces, replacement characters and lone surrogates are made safe; the rest stays', () => {
   assert.equal(escapeText('plain text 1/2 | ~'), 'plain text 1/2 | ~');
@@ -42,4 +43,15 @@ test('cell: exactly n columns, cut at the edge; plain text is cut as text that n
   assert.equal(cell('ab{cd}ef', 4), 'ab{open}c');
   assert.equal(cell('ab{cd}ef', 3), 'ab{open}');
   assert.equal(cell('a\x1bbcdef', 3), 'a^[');
+});
+
+test('process table header: the sorted column shows its arrow, whichever column it is (also where title and arrow are wider than the column)', () => {
+  for (const col of COLUMNS) {
+    for (const descending of [true, false]) {
+      const [head] = procTableLines([], { column: col.id, descending }, 0, { width: 400, height: 5, color: false });
+      const arrow = descending ? '▼' : '▲';
+      assert.equal([...head].filter((c) => c === '▼' || c === '▲').join(''), arrow, `sorted by ${col.id}: ${head.trimEnd()}`);
+      assert.equal(head.length, 400, 'the header fills the width');
+    }
+  }
 });
