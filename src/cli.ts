@@ -224,8 +224,10 @@ export async function main(argv: string[]): Promise<number> {
  * probetop's per-tick code runs once a second: at the default, V8 spends the first minutes
  * compiling functions that each save a few microseconds a second (measured with the UI at idle,
  * 150-210 s after start: 0.84% of a core by default, 0.71% with this; after 10 minutes both are
- * ~0.65%). Hot loops (a ring-buffer drain under a fork storm) still reach the optimizer within
- * seconds. Set at run time, so that every way of starting probetop gets it.
+ * ~0.65%). Measured again after the lean draw (BENCHMARKS.md, eighth round), the two were within
+ * the noise at 120, 300 and 600 s: the gain is not certain, nothing was seen to get worse. Hot
+ * loops (a ring-buffer drain under a fork storm) still reach the optimizer within seconds. Set at
+ * run time, so that every way of starting probetop gets it.
  */
 const V8_FLAGS = '--interrupt-budget=4194304';
 

@@ -23,14 +23,15 @@
  */
 import blessed from 'blessed';
 
-type Cell = [number, string];
+/** A screen cell: attribute and character. */
+export type Cell = [number, string];
 /**
  * A screen line. `dirty`: blessed wrote some cell (the whole line is compared). `_rp`: only row
  * painting wrote, and only cells `_rpLo`..`_rpHi` changed (the lean draw compares just those).
  * On an olines line, `_fdWide`: a wide character's cells hold '\0', which never equals the
  * line's cell, so blessed redraws them with every draw of the line: the whole line is compared.
  */
-type Line = Cell[] & { dirty?: boolean; _rp?: boolean; _rpLo?: number; _rpHi?: number; _fdWide?: boolean };
+export type Line = Cell[] & { dirty?: boolean; _rp?: boolean; _rpLo?: number; _rpHi?: number; _fdWide?: boolean };
 
 interface Tput {
   bools: Record<string, boolean>;
@@ -64,7 +65,7 @@ interface ScreenInternals {
   _fdDraw?: (start: number, end: number) => void;
 }
 
-const charWidth = (blessed as unknown as { unicode: { charWidth(s: string, i?: number): number } }).unicode;
+const unicode = (blessed as unknown as { unicode: { charWidth(s: string, i?: number): number } }).unicode;
 
 // The corner and line characters after which blessed's draw will not place a wide character
 // (its private `angles` table): the wide character is drawn as a blank instead.
@@ -193,7 +194,7 @@ function leanDraw(s: ScreenInternals, start: number, end: number): void {
         }
       }
       // A wide character: the cell after it holds the blank parseContent put there.
-      if (wide && ch.charCodeAt(0) >= 0x1100 && charWidth.charWidth(ch) === 2) {
+      if (wide && ch.charCodeAt(0) >= 0x1100 && unicode.charWidth(ch) === 2) {
         wroteWide = true;
         if (x === n - 1 || ANGLES.has(line[x + 1][1])) {
           ch = ' ';

@@ -23,10 +23,7 @@
  * left open across a line break would not carry to the next row as blessed carries it.
  */
 import blessed from 'blessed';
-import { markChanged } from './fastdraw';
-
-type Cell = [number, string];
-type Line = Cell[] & { dirty?: boolean };
+import { markChanged, type Line } from './fastdraw';
 
 interface Coords {
   xi: number;
