@@ -19,6 +19,7 @@ import { heatmapRows } from './widgets/heatmap';
 import { escapeText } from './widgets/text';
 import { repaintFully, rowPainted, setRows } from './widgets/rowpaint';
 import type { Hist } from '../src/model/hist';
+import { mapWindow, windowMemo, WindowMemo } from './widgets/memo';
 
 /** A panel of the overview: its title and how it is drawn from the snapshot. */
 export interface PanelDef {
@@ -113,6 +114,8 @@ export class OverviewScreen {
   private footer: blessed.Widgets.BoxElement;
   private tooSmall: blessed.Widgets.BoxElement;
   private layout: OverviewLayout | null = null;
+  // Per panel: its part of the history window it drew last (old snapshots are not read again).
+  private windows: WindowMemo<Snapshot, ProbeSnap<unknown>>[] = PANELS.map(() => windowMemo());
 
   constructor(private screen: blessed.Widgets.Screen, color: boolean, onTableClick?: (x: number, y: number) => void) {
     const style = color ? { border: { fg: 'blue' }, label: { bold: true } } : { label: { bold: true } };
@@ -185,7 +188,7 @@ export class OverviewScreen {
       }
       const heat = p.hist && input.heatmap.has(p.name);
       const want = heat ? input.history.length : p.historyTicks?.(ctx) ?? 0;
-      const history = want > 0 ? input.history.slice(-want).map((s) => p.select(s)) : [];
+      const history = want > 0 ? mapWindow(this.windows[pi], input.history.slice(-want), p.select) : [];
       setLabel(box, ` ${p.title}${heat ? ' — heatmap' : ''}${pi === input.focused ? ' [H]' : ''} `);
       const borderFg = input.color ? (pi === input.focused ? 'yellow' : 'blue') : undefined;
       if (box.style.border?.fg !== borderFg) {

@@ -9,6 +9,7 @@ import { bar } from '../widgets/histogram';
 import { cell, escapeText, formatRate, pad } from '../widgets/text';
 import type { PanelContext, PanelRenderer } from './types';
 import { unavailableLines, wrap } from './common';
+import { mapWindow, windowMemo } from '../widgets/memo';
 
 const LEVELS = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
 const HIT_LABEL = 'hit%   ';
@@ -51,8 +52,14 @@ function rateLine(d: CachestatSnap, width: number): string {
   return pad(`pg/s ${parts.join(' ')}`, width);
 }
 
-function histValues(history: readonly ProbeSnap<CachestatSnap>[], get: (d: CachestatSnap) => number | null): (number | null)[] {
-  return history.map((h) => (h.status === 'ok' ? get(h.data) : null));
+/** One snapshot's point of both sparklines (null: the probe had no data then). */
+type Point = { hit: number | null; miss: number } | null;
+
+// The points of the last history drawn: most are the same snapshots again (see mapWindow).
+const points = windowMemo<ProbeSnap<CachestatSnap>, Point>();
+
+function pointOf(h: ProbeSnap<CachestatSnap>): Point {
+  return h.status === 'ok' ? { hit: h.data.totals.hitPct, miss: h.data.totals.missesPerSec } : null;
 }
 
 /** Cells of a sparkline after `label` and before a suffix of `suffixLen` columns. */
@@ -86,10 +93,11 @@ export const renderCachestat: PanelRenderer<CachestatSnap> = (data, ctx, history
   lines.push(rateLine(d, w));
 
   // History: hit ratio, then miss rate, scaled to its largest value shown (the values that fit).
-  const hist = history.length ? history : [data];
-  const hitRow = sparkRow(HIT_LABEL, histValues(hist, (x) => x.totals.hitPct), 100, '', ctx);
-  const misses = histValues(hist.slice(-sparkCells(MISS_LABEL, MAX_SUFFIX, ctx)), (x) => x.totals.missesPerSec);
-  const maxMiss = Math.max(0, ...misses.map((v) => v ?? 0));
+  const hist = mapWindow(points, history.length ? history : [data], pointOf);
+  const hitRow = sparkRow(HIT_LABEL, hist.map((p) => (p ? p.hit : null)), 100, '', ctx);
+  const misses = hist.slice(-sparkCells(MISS_LABEL, MAX_SUFFIX, ctx)).map((p) => (p ? p.miss : null));
+  let maxMiss = 0;
+  for (const v of misses) if (v !== null && v > maxMiss) maxMiss = v;
   const missRow = sparkRow(MISS_LABEL, misses, maxMiss, ` ${pad(formatRate(maxMiss), MAX_SUFFIX - 1, true)}`, ctx);
 
   const methodText = `${d.method}: ${d.accuracy}`;
