@@ -127,6 +127,20 @@ struct {
 	__type(value, struct offcpu_stats);
 } offcpu_stats SEC(".maps");
 
+/*
+ * CLOCK_MONOTONIC when user space last read the per-process and per-stack totals, written by it
+ * just before each read (0: not yet). A block's time is counted in those totals from that read
+ * on: the part before it belongs to intervals already shown, which the thread spent blocked
+ * without the block having ended. Without this, a thread that slept 4 s added 4 s to one 1 s
+ * interval (4000 ms/s for one thread). Durations (histograms, block counts) stay whole.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} offcpu_clock SEC(".maps");
+
 /* Stack-walk budgets: OFFCPU_BUDGET_KERNEL, OFFCPU_BUDGET_USER. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -260,8 +274,31 @@ static __always_inline const char *leader_comm(struct task_struct *task)
 	return leader->comm;
 }
 
-/* Adds one block to the global histogram and to its process. */
-static __always_inline void record_block(__u32 tgid, struct task_struct *task, __u64 delta_ns, __u64 now)
+/*
+ * The part of a block of delta_ns, ending at mono_ns (CLOCK_MONOTONIC; 0: not read yet, read
+ * here only for a long block), that lies after user space's last read (offcpu_clock).
+ */
+static __always_inline __u64 since_read(__u64 delta_ns, __u64 mono_ns)
+{
+	__u32 idx = 0;
+	__u64 *read, since;
+
+	if (delta_ns < OFFCPU_CLIP_MIN_NS)
+		return delta_ns;
+	read = bpf_map_lookup_elem(&offcpu_clock, &idx);
+	if (!read || !*read)
+		return delta_ns;
+	if (!mono_ns)
+		mono_ns = bpf_ktime_get_ns();
+	since = mono_ns > *read ? mono_ns - *read : 0;
+	return since < delta_ns ? since : delta_ns;
+}
+
+/*
+ * Adds one block to the global histogram and to its process: its whole duration to the
+ * histograms, counted_ns (its part since the last read, see since_read) to the total.
+ */
+static __always_inline void record_block(__u32 tgid, struct task_struct *task, __u64 delta_ns, __u64 counted_ns, __u64 now)
 {
 	struct offcpu_proc *p;
 	struct offcpu_stats *st;
@@ -286,14 +323,14 @@ static __always_inline void record_block(__u32 tgid, struct task_struct *task, _
 		if (!p)
 			return;
 	}
-	__sync_fetch_and_add(&p->total_ns, delta_ns);
+	__sync_fetch_and_add(&p->total_ns, counted_ns);
 	__sync_fetch_and_add(&p->blocks, 1);
 	__sync_fetch_and_add(&p->slots[hist_slot_ns(delta_ns)], 1);
 }
 
-/* Adds one long block to its (process, kernel stack, user stack) entry. */
+/* Adds one long block (its part since the last read, see since_read) to its (process, kernel stack, user stack) entry. */
 static __always_inline void record_stack(__u32 tgid, struct task_struct *task, __u64 kstack, __u64 ustack,
-					 __u64 delta_ns, __u64 now, struct offcpu_stats *st)
+					 __u64 counted_ns, __u64 now, struct offcpu_stats *st)
 {
 	struct offcpu_key key = { .tgid = tgid, .kstack = kstack, .ustack = ustack };
 	struct offcpu_val *v;
@@ -313,7 +350,7 @@ static __always_inline void record_stack(__u32 tgid, struct task_struct *task, _
 		if (!v)
 			return;
 	}
-	__sync_fetch_and_add(&v->total_ns, delta_ns);
+	__sync_fetch_and_add(&v->total_ns, counted_ns);
 	__sync_fetch_and_add(&v->blocks, 1);
 }
 
@@ -456,7 +493,7 @@ int BPF_PROG(offcpu_switch_btf, bool preempt, struct task_struct *prev, struct t
 {
 	struct offcpu_stats *st;
 	struct offcpu_task *t;
-	__u64 now = 0, delta, kstack;
+	__u64 now = 0, delta, counted, kstack;
 
 	if (prev->pid && blocks(preempt, task_state_btf(prev)) && tgid_wanted(prev->tgid)) {
 		t = bpf_task_storage_get(&offcpu_task_store, prev, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
@@ -484,7 +521,9 @@ int BPF_PROG(offcpu_switch_btf, bool preempt, struct task_struct *prev, struct t
 	if (!now)
 		now = rq_clock_of(next);
 	delta = take_block(&t->start_ns, now);
-	record_block(next->tgid, next, delta, now);
+	/* now is the run-queue clock: the clip needs CLOCK_MONOTONIC (read only for long blocks). */
+	counted = since_read(delta, 0);
+	record_block(next->tgid, next, delta, counted, now);
 	if (delta < cfg.min_block_ns) {
 		t->last_long = 0;
 		return 0;
@@ -494,7 +533,7 @@ int BPF_PROG(offcpu_switch_btf, bool preempt, struct task_struct *prev, struct t
 	if (!st)
 		return 0;
 	kstack = blocked_kstack(next, now, st);
-	record_stack(next->tgid, next, kstack, still_stored(&offcpu_ustacks, t->ustack, st), delta, now, st);
+	record_stack(next->tgid, next, kstack, still_stored(&offcpu_ustacks, t->ustack, st), counted, now, st);
 	t->ustack = 0;
 	return 0;
 }
@@ -508,7 +547,7 @@ int BPF_PROG(offcpu_switch_raw, bool preempt, struct task_struct *prev, struct t
 	__u32 ntid = BPF_CORE_READ(next, pid);
 	struct offcpu_stats *st;
 	struct offcpu_task *t;
-	__u64 now = 0, delta;
+	__u64 now = 0, delta, counted;
 	__u32 tgid;
 	long state;
 
@@ -550,8 +589,9 @@ int BPF_PROG(offcpu_switch_raw, bool preempt, struct task_struct *prev, struct t
 	if (!now)
 		now = bpf_ktime_get_ns();
 	delta = take_block(&t->start_ns, now);
+	counted = since_read(delta, now); /* now is CLOCK_MONOTONIC here */
 	tgid = BPF_CORE_READ(next, tgid);
-	record_block(tgid, next, delta, now);
+	record_block(tgid, next, delta, counted, now);
 	if (delta < cfg.min_block_ns) {
 		t->last_long = 0;
 		return 0;
@@ -561,7 +601,7 @@ int BPF_PROG(offcpu_switch_raw, bool preempt, struct task_struct *prev, struct t
 	if (!st)
 		return 0;
 	record_stack(tgid, next, still_stored(&offcpu_kstacks, t->kstack, st),
-		     still_stored(&offcpu_ustacks, t->ustack, st), delta, now, st);
+		     still_stored(&offcpu_ustacks, t->ustack, st), counted, now, st);
 	t->kstack = 0;
 	t->ustack = 0;
 	return 0;

@@ -14,6 +14,11 @@
 #define OFFCPU_MAX_SITES 4096    /* blocking-site fingerprint -> kernel stack cache (LRU) */
 #define OFFCPU_WINDOW_BYTES 1024 /* bytes of a blocked task's kernel stack read for its fingerprint */
 #define OFFCPU_COMM_LEN 16
+/*
+ * Blocks at least this long are counted from user space's last read of the maps on (see
+ * offcpu_clock): shorter ones that straddle a read move at most this much into the later interval.
+ */
+#define OFFCPU_CLIP_MIN_NS 1000000ULL
 
 /* Indexes of the per-CPU stack-walk budgets. */
 #define OFFCPU_BUDGET_KERNEL 0
@@ -52,7 +57,7 @@ struct offcpu_task {
 
 /* Off-CPU time of one process (key: tgid). Cumulative; user space takes deltas. */
 struct offcpu_proc {
-	__u64 total_ns;    /* time blocked, summed over the process's threads */
+	__u64 total_ns;    /* time blocked, summed over its threads (from the last read on, see offcpu_clock) */
 	__u64 blocks;      /* number of blocks */
 	__u64 created_ns;  /* when this entry was created (tells a re-created entry from an old one) */
 	char comm[OFFCPU_COMM_LEN];  /* the thread group leader's name */

@@ -14,14 +14,17 @@ export type Address = string;
 export interface OffcpuProcSnap {
   pid: number;
   comm: string;
-  offcpuNs: number; // blocked time in the interval, summed over its threads
-  offcpuMsPerSec: number; // the same per second of interval (can exceed 1000 with several threads)
+  // Blocked time in the interval, summed over its threads, of the blocks that ended in it: a
+  // block that began before the interval counts from the interval's start (the probe clips it at
+  // the previous read), so one thread never adds more than the interval's length.
+  offcpuNs: number;
+  offcpuMsPerSec: number; // the same per second of interval (at most 1000 per thread)
   blocks: number; // blocks that ended in the interval
   blocksPerSec: number;
   longBlocks: number; // ... of which >= the threshold (the ones with stacks)
   topKernelStack: Address[] | null; // kernel stack with the most blocked time, leaf first; null = none captured
   topReason: string | null; // leaf kernel function of topKernelStack; null until symbolized
-  hist: Hist; // its blocks by duration in the interval (count = blocks, sumNs = offcpuNs)
+  hist: Hist; // its blocks by their whole duration (count = blocks; sumNs = offcpuNs, the clipped time)
 }
 
 /** Blocked time of one (process, kernel stack, user stack) in the interval, long blocks only. */

@@ -10,7 +10,7 @@
  * are deleted, then stacks that no entry names for two scans in a row are freed.
  */
 import { struct, offsetOf } from '../bpf/layout';
-import { bpf } from '../bpf/libbpf';
+import { bpf, strerror } from '../bpf/libbpf';
 import type { MapInfo } from '../bpf/object';
 import { dumpHash, lookupPercpu, lookup, deleteKey, readProcMap, cstr, u64, pidAlive } from '../bpf/maps';
 import { decodeHist, emptyHist, HIST_LAYOUT, HIST_SLOTS, Hist, trimHist } from '../model/hist';
@@ -228,7 +228,7 @@ export const offcputime: ProbeSpec<OffcputimeRaw> = {
   bind(obj, variant, opts) {
     const reader = new OffcpuReader(
       obj.map('offcpu_hist'), obj.map('offcpu_procs'), obj.map('offcpu_stacks'),
-      obj.map('offcpu_kstacks'), obj.map('offcpu_ustacks'), obj.map('offcpu_stats'),
+      obj.map('offcpu_kstacks'), obj.map('offcpu_ustacks'), obj.map('offcpu_stats'), obj.map('offcpu_clock'),
     );
     const mode = {
       minBlockUs: minBlockUs(opts),
@@ -289,7 +289,21 @@ class OffcpuReader {
     private kstacks: MapInfo,
     private ustacks: MapInfo,
     private stats: MapInfo,
+    private clock: MapInfo,
   ) {}
+
+  private clockBuf = Buffer.alloc(8);
+
+  /**
+   * Tells the programs when this read happens (CLOCK_MONOTONIC, bpf_ktime_get_ns's clock): a
+   * block that ends after it counts toward the totals only from it on (offcpu_clock in
+   * bpf/offcputime.bpf.c), so no interval gets more blocked time than its length per thread.
+   */
+  private markRead(): void {
+    this.clockBuf.writeBigUInt64LE(process.hrtime.bigint());
+    const rc = bpf.bpf_map_update_elem(this.clock.fd, this.zeroKey, this.clockBuf, 0);
+    if (rc < 0) throw new Error(`update of ${this.clock.name}: ${strerror(rc)}`);
+  }
 
   read(mode: Pick<OffcputimeRaw, 'minBlockUs' | 'walksPerSec' | 'kernelStacks' | 'userStacks'>): OffcputimeRaw {
     const hist = emptyHist();
@@ -297,6 +311,7 @@ class OffcpuReader {
     const counters = new Array<number>(OFFCPU_STAT_NAMES.length).fill(0);
     for (const cpu of lookupPercpu(this.stats, this.zeroKey) ?? []) for (let i = 0; i < counters.length; i++) counters[i] += u64(cpu, i * 8);
 
+    this.markRead();
     const procs = this.readProcs();
     const { stacks, kframes, uframes } = this.readStacks();
     if (this.reads++ % GC_EVERY === 0) this.collect();

@@ -198,6 +198,50 @@ async function sleepsOffCpu(variant: string, last: boolean): Promise<'one-missed
 }
 
 for (const variant of offcputime.variants.map((v) => v.name)) {
+  test(`offcputime (${variant}): a 2.5 s sleep read every 0.5 s adds to the interval it ends in only the time since that interval began`, { skip: skip ?? false }, async () => {
+    // Counted whole at wake-up, the block put 2.5 s into one 0.5 s interval: 5000 ms/s for one
+    // thread. Its duration stays whole in the histograms.
+    const w = new Workload('time.sleep(2.5)');
+    await w.waitFor('ready');
+    const r = load(variant, { filterTgid: w.pid });
+    if (!r.ok && variant !== 'tp_btf') return; // reported by the first test
+    assert.ok(r.ok, !r.ok ? r.reason : '');
+    const probe = r.probe;
+    try {
+      let prev = probe.read();
+      let prevAt = performance.now();
+      w.go();
+      const intervals: { ms: number; offcpuMs: number; blocks: number; slot21: number; stackMs: number }[] = [];
+      let done = false;
+      void w.waitFor('done', 10000).then(() => (done = true));
+      for (let finished = false; !finished; ) {
+        finished = done; // one more read after the sleep ended: it is in the maps by then
+        await sleep(500);
+        const cur = probe.read();
+        const at = performance.now();
+        const snap = buildOffcputime(cur, prev, at - prevAt);
+        const p = snap.procs.find((x) => x.pid === w.pid);
+        const stackNs = snap.stacks.filter((s) => s.pid === w.pid).reduce((a, s) => a + s.offcpuNs, 0);
+        intervals.push({ ms: at - prevAt, offcpuMs: (p?.offcpuNs ?? 0) / 1e6, blocks: p?.blocks ?? 0, slot21: p?.hist.slots[21] ?? 0, stackMs: stackNs / 1e6 });
+        prev = cur;
+        prevAt = at;
+      }
+      const seen = JSON.stringify(intervals.map((i) => Object.fromEntries(Object.entries(i).map(([k, v]) => [k, Math.round(v)]))));
+      assert.ok(intervals.length >= 5, seen);
+      const ended = intervals.filter((i) => i.blocks > 0);
+      assert.equal(ended.length, 1, `the sleep ended in one interval: ${seen}`);
+      const last = ended[0];
+      // 2.5 s = 2,500,000 µs lies in [2^21, 2^22) µs: slot 21.
+      assert.equal(last.slot21, 1, `its duration is whole in the process histogram: ${seen}`);
+      assert.ok(last.offcpuMs <= last.ms + 5, `no more than the interval (${last.ms.toFixed(0)} ms): ${seen}`);
+      assert.ok(last.offcpuMs >= 50, `the part since the interval began is counted: ${seen}`);
+      assert.ok(Math.abs(last.stackMs - last.offcpuMs) < 1, `the stack table counts the same part: ${seen}`);
+    } finally {
+      await w.finish();
+      probe.close();
+    }
+  });
+
   test(`offcputime (${variant}): the stacks of an exited process are freed from the kernel maps`, { skip: skip ?? false }, async () => {
     const w = new Workload('for _ in range(6): time.sleep(0.02)');
     await w.waitFor('ready');
