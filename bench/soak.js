@@ -24,6 +24,8 @@ const minutes = opt('minutes', 10);
 const warmupMin = opt('warmup', 2);
 const root = path.resolve(__dirname, '..');
 const CLI = path.join(root, 'dist', 'src', 'cli.js');
+// probetop's node flags, as its launcher (bin/probetop, where they are written) passes them.
+const { probetopNodeFlags } = require(path.join(root, 'dist', 'bench', 'lib', 'configs.js'));
 const session = `pt-soak-${process.pid}`;
 const work = fs.mkdtempSync('/var/tmp/pt-soak-');
 
@@ -89,7 +91,7 @@ function slope(points) {
 
 async function main() {
   if (process.geteuid() !== 0) throw new Error('run as root');
-  execFileSync('tmux', ['new-session', '-d', '-s', session, '-x', '160', '-y', '48', `${process.execPath} --max-semi-space-size=4 --single-threaded --no-memory-reducer ${CLI}`]);
+  execFileSync('tmux', ['new-session', '-d', '-s', session, '-x', '160', '-y', '48', `${process.execPath} ${probetopNodeFlags(root).join(' ')} ${CLI}`]);
   await sleep(3000);
   const pane = sh('tmux', ['display-message', '-p', '-t', session, '#{pane_pid}']).trim();
   let pid = Number(pane); // the shell may exec node directly

@@ -88,6 +88,14 @@ async function attached(r: Running, stableMs: number, timeoutMs: number): Promis
 }
 
 /** Starts a configuration and returns once its programs are attached. */
+/** The node flags probetop runs with: those of its launcher, bin/probetop (they are written there only). */
+export function probetopNodeFlags(root: string): string[] {
+  const file = path.join(root, 'bin', 'probetop');
+  const line = fs.readFileSync(file, 'utf8').split('\n').find((l) => l.startsWith('exec node '));
+  if (!line) throw new Error(`${file}: no "exec node" line to take the node flags from`);
+  return line.split(/\s+/).filter((w) => w.startsWith('--'));
+}
+
 export async function startConfig(def: ConfigDef, p: ProbetopOptions): Promise<Running> {
   if (def.kind === 'none') {
     return { name: 'none', pid: null, programs: () => new Map(), alive: () => true, stderr: () => '', stop: async () => undefined };
@@ -103,7 +111,7 @@ export async function startConfig(def: ConfigDef, p: ProbetopOptions): Promise<R
     const out = p.out ? fs.openSync(p.out, 'w', 0o600) : devnull;
     const cli = path.join(p.root, 'dist', 'src', 'cli.js');
     // --no-bpf-stats: throughput runs are measured with statistics off; passes that need them turn the sysctl on.
-    const args = ['--max-semi-space-size=4', '--single-threaded', '--no-memory-reducer', cli, '--json', '-i', '1000', ...(p.stats ? [] : ['--no-bpf-stats']), ...(p.extraArgs ?? [])];
+    const args = [...probetopNodeFlags(p.root), cli, '--json', '-i', '1000', ...(p.stats ? [] : ['--no-bpf-stats']), ...(p.extraArgs ?? [])];
     const c = p.nice ? start('nice', ['-n', String(p.nice), process.execPath, ...args], ['ignore', out, 'pipe']) : start(process.execPath, args, ['ignore', out, 'pipe']);
     if (out !== devnull) fs.closeSync(out);
     const r = wrap(c, 'probetop');
@@ -123,7 +131,7 @@ export async function startConfig(def: ConfigDef, p: ProbetopOptions): Promise<R
 export async function startTui(p: ProbetopOptions): Promise<Running> {
   const session = `probetop-bench-${process.pid}`;
   const cli = path.join(p.root, 'dist', 'src', 'cli.js');
-  const cmd = ['exec', JSON.stringify(process.execPath), '--max-semi-space-size=4', '--single-threaded', '--no-memory-reducer', JSON.stringify(cli), '-i', '1000', ...(p.extraArgs ?? [])].join(' ');
+  const cmd = ['exec', JSON.stringify(process.execPath), ...probetopNodeFlags(p.root), JSON.stringify(cli), '-i', '1000', ...(p.extraArgs ?? [])].join(' ');
   const tmux = (args: string[]) => execFileSync('tmux', args, { encoding: 'utf8' }).trim();
   tmux(['new-session', '-d', '-s', session, '-x', '160', '-y', '48', cmd]);
   const pid = Number(tmux(['display-message', '-p', '-t', session, '#{pane_pid}']));
