@@ -220,16 +220,27 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 /**
- * How much bytecode a function runs before V8 considers optimizing it (its default is 132 KB).
+ * V8 flags set at run time, so that every way of starting probetop gets them.
+ *
+ * --interrupt-budget: how much bytecode a function runs before V8 considers optimizing it (its
+ * default is 132 KB).
  * probetop's per-tick code runs once a second: at the default, V8 spends the first minutes
  * compiling functions that each save a few microseconds a second (measured with the UI at idle,
  * 150-210 s after start: 0.84% of a core by default, 0.71% with this; after 10 minutes both are
  * ~0.65%). Measured again after the lean draw (BENCHMARKS.md, eighth round), the two were within
  * the noise at 120, 300 and 600 s: the gain is not certain, nothing was seen to get worse. Hot
- * loops (a ring-buffer drain under a fork storm) still reach the optimizer within seconds. Set at
- * run time, so that every way of starting probetop gets it.
+ * loops (a ring-buffer drain under a fork storm) still reach the optimizer within seconds.
+ *
+ * --predictable, for the one place V8 reads it after start-up that matters here: a heap that
+ * allocates under 1,000 bytes/ms (the idle UI: ~800) gives its idle half of the young generation
+ * back to the system after every scavenge, so every byte allocated later lands on a page the
+ * kernel must fault in and zero: ~190 faults a second at ~2.3 µs each on this VM, ~0.45 ms a
+ * tick (Heap::ShouldResizeNewSpace: no shrinking in predictable mode). Set at run time, it does
+ * not bring the mode's start-up implications: the random seeds (Math.random, string hashes) were
+ * drawn already and stay random. Its other run-time effects are on V8's own logs, serializer and
+ * the length of incremental marking steps.
  */
-const V8_FLAGS = '--interrupt-budget=4194304';
+const V8_FLAGS = '--interrupt-budget=4194304 --predictable';
 
 if (require.main === module) {
   v8.setFlagsFromString(V8_FLAGS);
