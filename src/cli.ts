@@ -238,12 +238,23 @@ export async function main(argv: string[]): Promise<number> {
  * tick (Heap::ShouldResizeNewSpace: no shrinking in predictable mode). Set at run time, it does
  * not bring the mode's start-up implications: the random seeds (Math.random, string hashes) were
  * drawn already and stay random. Its other run-time effects are on V8's own logs, serializer and
- * the length of incremental marking steps.
+ * the length of incremental marking steps. Only with a single-threaded GC (see singleThreadedGc).
  */
-const V8_FLAGS = '--interrupt-budget=4194304 --predictable';
+const V8_FLAGS = '--interrupt-budget=4194304';
+const V8_FLAGS_SINGLE_THREADED_GC = '--predictable';
+
+/**
+ * Whether V8 was started with its garbage collector on the main thread only (bin/probetop does).
+ * --predictable set at run time is safe only then: with concurrent marking on, a major GC in
+ * predictable mode fails a V8 check and aborts the process (seen with Node 20's V8 11.3).
+ */
+export function singleThreadedGc(execArgv: readonly string[] = process.execArgv, nodeOptions = process.env.NODE_OPTIONS ?? ''): boolean {
+  return [...execArgv, ...nodeOptions.split(/\s+/)].some((a) => a === '--single-threaded' || a === '--single-threaded-gc');
+}
 
 if (require.main === module) {
   v8.setFlagsFromString(V8_FLAGS);
+  if (singleThreadedGc()) v8.setFlagsFromString(V8_FLAGS_SINGLE_THREADED_GC);
   // `probetop --help | head -1`: a reader that went away is not an error. The modes that stream
   // (--json) handle it themselves (they restore what they changed first).
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
