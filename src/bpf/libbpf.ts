@@ -56,11 +56,11 @@ export interface Libbpf {
   bpf_map_update_elem(fd: number, key: Buffer, value: Buffer, flags: number): number;
   bpf_map_delete_elem(fd: number, key: Buffer): number;
   bpf_map_get_next_key(fd: number, key: Buffer | null, next: Buffer): number;
-  bpf_map_delete_batch(fd: number, keys: Buffer, count: number[], opts: null): number;
+  bpf_map_delete_batch(fd: number, keys: Buffer, count: Uint32Array, opts: null): number;
   bpf_map_lookup_batch(
     fd: number, inBatch: Buffer | null, outBatch: Buffer, keys: Buffer, values: Buffer,
-    count: number[], opts: null): number;
-  bpf_prog_get_info_by_fd(fd: number, info: Buffer, len: number[]): number;
+    count: Uint32Array, opts: null): number;
+  bpf_prog_get_info_by_fd(fd: number, info: Buffer, len: Uint32Array): number;
   bpf_enable_stats(type: number): number;
   libbpf_num_possible_cpus(): number;
   libbpf_strerror(err: number, buf: Buffer, size: number): number;
@@ -99,10 +99,10 @@ const DECLS: Record<keyof Libbpf, string> = {
   bpf_map_update_elem: 'int bpf_map_update_elem(int fd, const void *key, const void *value, uint64_t flags)',
   bpf_map_delete_elem: 'int bpf_map_delete_elem(int fd, const void *key)',
   bpf_map_get_next_key: 'int bpf_map_get_next_key(int fd, const void *key, void *next)',
-  bpf_map_delete_batch: 'int bpf_map_delete_batch(int fd, void *keys, _Inout_ uint32_t *count, void *opts)',
+  bpf_map_delete_batch: 'int bpf_map_delete_batch(int fd, void *keys, void *count, void *opts)',
   bpf_map_lookup_batch:
-    'int bpf_map_lookup_batch(int fd, void *in_batch, void *out_batch, void *keys, void *values, _Inout_ uint32_t *count, void *opts)',
-  bpf_prog_get_info_by_fd: 'int bpf_obj_get_info_by_fd(int fd, void *info, _Inout_ uint32_t *len)',
+    'int bpf_map_lookup_batch(int fd, void *in_batch, void *out_batch, void *keys, void *values, void *count, void *opts)',
+  bpf_prog_get_info_by_fd: 'int bpf_obj_get_info_by_fd(int fd, void *info, void *len)',
   bpf_enable_stats: 'int bpf_enable_stats(int type)',
   libbpf_num_possible_cpus: 'int libbpf_num_possible_cpus()',
   libbpf_strerror: 'int libbpf_strerror(int err, void *buf, size_t size)',

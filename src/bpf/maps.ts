@@ -76,7 +76,7 @@ export function deleteKeys(map: MapInfo, keys: readonly Buffer[]): void {
     const all = Buffer.concat(keys as Buffer[]);
     const size = map.keySize;
     while (done < keys.length) {
-      const count = [keys.length - done];
+      const count = Uint32Array.of(keys.length - done);
       const rc = bpf.bpf_map_delete_batch(map.fd, all.subarray(done * size), count, null);
       done += count[0];
       if (rc >= 0) return;
@@ -216,10 +216,11 @@ function dumpBatch(map: MapInfo, keys: Buffer, values: Buffer): number {
   let inBatch: Buffer | null = null;
   const outBatch = Buffer.alloc(token);
   let total = 0;
+  const count = new Uint32Array(1); // in: room for entries; out: entries read
   for (;;) {
     const room = map.maxEntries - total;
     if (room <= 0) return total;
-    const count = [room];
+    count[0] = room;
     const rc = bpf.bpf_map_lookup_batch(
       map.fd, inBatch, outBatch,
       keys.subarray(total * map.keySize), values.subarray(total * map.valueSize), count, null);

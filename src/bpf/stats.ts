@@ -51,12 +51,13 @@ export interface ProgStats {
 }
 
 const infoBuf = Buffer.alloc(PROG_INFO.size);
+const infoLen = new Uint32Array(1);
 
 /** Reads a program's counters through BPF_OBJ_GET_INFO_BY_FD. */
 export function progStats(name: string, fd: number): ProgStats | null {
   infoBuf.fill(0);
-  const len = [infoBuf.length];
-  if (bpf.bpf_prog_get_info_by_fd(fd, infoBuf, len) < 0) return null;
+  infoLen[0] = infoBuf.length;
+  if (bpf.bpf_prog_get_info_by_fd(fd, infoBuf, infoLen) < 0) return null;
   const u64 = (off: number) => infoBuf.readUInt32LE(off) + infoBuf.readUInt32LE(off + 4) * 0x100000000;
   return {
     name,

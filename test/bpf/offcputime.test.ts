@@ -85,7 +85,7 @@ class Workload {
 /** The kernel id of a program we hold an fd of (struct bpf_prog_info: type, then id). */
 function progId(fd: number): number {
   const info = Buffer.alloc(256);
-  const rc = bpf.bpf_prog_get_info_by_fd(fd, info, [info.length]);
+  const rc = bpf.bpf_prog_get_info_by_fd(fd, info, Uint32Array.of(info.length));
   assert.equal(rc, 0, `bpf_prog_get_info_by_fd: ${rc}`);
   return info.readUInt32LE(4);
 }
