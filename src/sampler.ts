@@ -9,7 +9,7 @@ import { loadProbe, Attempt } from './probes/load';
 import { PROBES, PROBE_NAMES, ProbeName } from './probes';
 import type { LoadedProbe, ProbeOptions, ProbeSpec } from './probes/types';
 import type { ProbeSample, ProbesRaw, Sample } from './model/sample';
-import { readSystem } from './procfs/system';
+import { readSystem, selfRssBytes } from './procfs/system';
 import { fault } from './faults';
 import { ProcCache, RanHint, readProcs } from './procfs/procs';
 import type { RunqlatRaw } from './probes/runqlat';
@@ -129,7 +129,7 @@ export class Sampler {
       probes,
       procs,
       bpfStats,
-      self: { cpuUs: cpu.user + cpu.system, rssBytes: process.memoryUsage.rss() },
+      self: { cpuUs: cpu.user + cpu.system, rssBytes: selfRssBytes(procs.pageSize) },
     };
   }
 

@@ -12,7 +12,7 @@ import { execFileSync, spawn, ChildProcess } from 'node:child_process';
 import { clockInfo, decodeRaw, encodeRaw, parseCgroup, parseCmdline, parseSchedstat, parseStat, parseStatusUid, ProcCache, ProcRaw, ProcsRaw, readProcs, STAT_REFRESH_TICKS, LISTING_REFRESH_TICKS } from '../../src/procfs/procs';
 import { parsePasswd, UserNames } from '../../src/procfs/users';
 import { buildProcs } from '../../src/model/procs';
-import { readSystem } from '../../src/procfs/system';
+import { readSystem, selfRssBytes } from '../../src/procfs/system';
 
 const B = (s: string | number[]) => (typeof s === 'string' ? Buffer.from(s, 'latin1') : Buffer.from(s));
 
@@ -639,4 +639,15 @@ test('fake /proc: an unchanged process-fork count reuses the last listing, a cha
     cache.close();
     f.close();
   }
+});
+
+test('selfRssBytes: this process resident memory from /proc/self/statm, as Node counts it', () => {
+  const ours = selfRssBytes(clockInfo().pageSize);
+  const node = process.memoryUsage.rss();
+  assert.ok(Math.abs(ours - node) < node * 0.1, `${ours} vs ${node}`);
+  const before = selfRssBytes(clockInfo().pageSize);
+  const big = Buffer.alloc(64 << 20, 1); // touched: 64 MiB more resident
+  const after = selfRssBytes(clockInfo().pageSize);
+  assert.ok(after - before > 60 << 20, `+${after - before} bytes after touching 64 MiB (the kept file is read afresh)`);
+  big.fill(2);
 });
