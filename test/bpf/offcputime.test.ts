@@ -120,6 +120,28 @@ function load(variant: string, opts: ProbeOptions) {
 
 const SLEEP_FRAMES = /nanosleep/;
 
+/**
+ * Starts a Workload running `body`, loads `variant` filtered to it, and runs `fn` with both;
+ * finishes the workload and closes the probe after. A variant other than tp_btf that does not
+ * load here is skipped (the first test reports why).
+ */
+async function withProbe(variant: string, body: string, fn: (w: Workload, probe: LoadedProbe<OffcputimeRaw>) => Promise<void>): Promise<void> {
+  const w = new Workload(body);
+  await w.waitFor('ready');
+  const r = load(variant, { filterTgid: w.pid });
+  if (!r.ok && variant !== 'tp_btf') {
+    await w.finish();
+    return;
+  }
+  assert.ok(r.ok, !r.ok ? r.reason : '');
+  try {
+    await fn(w, r.probe);
+  } finally {
+    await w.finish();
+    r.probe.close();
+  }
+}
+
 for (const variant of offcputime.variants.map((v) => v.name)) {
   test(`offcputime (${variant}): 10 x 100 ms of sleep is ~1000 ms off CPU, in the 65-131 ms bucket, with a sleep stack`, { skip: skip ?? false }, async () => {
     // Run after the other BPF test files, one whole 100 ms sleep of the ten is now and then
@@ -201,13 +223,7 @@ for (const variant of offcputime.variants.map((v) => v.name)) {
   test(`offcputime (${variant}): a 2.5 s sleep read every 0.5 s adds to the interval it ends in only the time since that interval began`, { skip: skip ?? false }, async () => {
     // Counted whole at wake-up, the block put 2.5 s into one 0.5 s interval: 5000 ms/s for one
     // thread. Its duration stays whole in the histograms.
-    const w = new Workload('time.sleep(2.5)');
-    await w.waitFor('ready');
-    const r = load(variant, { filterTgid: w.pid });
-    if (!r.ok && variant !== 'tp_btf') return; // reported by the first test
-    assert.ok(r.ok, !r.ok ? r.reason : '');
-    const probe = r.probe;
-    try {
+    await withProbe(variant, 'time.sleep(2.5)', async (w, probe) => {
       let prev = probe.read();
       let prevAt = performance.now();
       w.go();
@@ -236,20 +252,11 @@ for (const variant of offcputime.variants.map((v) => v.name)) {
       assert.ok(last.offcpuMs <= last.ms + 5, `no more than the interval (${last.ms.toFixed(0)} ms): ${seen}`);
       assert.ok(last.offcpuMs >= 50, `the part since the interval began is counted: ${seen}`);
       assert.ok(Math.abs(last.stackMs - last.offcpuMs) < 1, `the stack table counts the same part: ${seen}`);
-    } finally {
-      await w.finish();
-      probe.close();
-    }
+    });
   });
 
   test(`offcputime (${variant}): the stacks of an exited process are freed from the kernel maps`, { skip: skip ?? false }, async () => {
-    const w = new Workload('for _ in range(6): time.sleep(0.02)');
-    await w.waitFor('ready');
-    const r = load(variant, { filterTgid: w.pid });
-    if (!r.ok && variant !== 'tp_btf') return; // reported by the test above
-    assert.ok(r.ok, !r.ok ? r.reason : '');
-    const probe = r.probe;
-    try {
+    await withProbe(variant, 'for _ in range(6): time.sleep(0.02)', async (w, probe) => {
       const count = (m: string) => dumpHash(probe.obj.map(m)).count;
       probe.read();
       w.go();
@@ -265,34 +272,24 @@ for (const variant of offcputime.variants.map((v) => v.name)) {
       assert.equal(count('offcpu_kstacks'), 0, 'kernel stacks freed');
       assert.equal(count('offcpu_ustacks'), 0, 'user stacks freed');
       assert.deepEqual(probe.read().maps.kstacks.size, 0);
-    } finally {
-      await w.finish();
-      probe.close();
-    }
+    });
   });
 }
 
 test('offcputime (tp_btf): idle per-stack entries of a live process are aged out after IDLE_READS reads', { skip: skip ?? false }, async () => {
-  const w = new Workload('for _ in range(3): time.sleep(0.02)');
-  await w.waitFor('ready');
-  const r = load('tp_btf', { filterTgid: w.pid });
-  assert.ok(r.ok, !r.ok ? r.reason : '');
-  try {
-    r.probe.read();
+  await withProbe('tp_btf', 'for _ in range(3): time.sleep(0.02)', async (w, probe) => {
+    probe.read();
     w.go();
     await w.waitFor('done'); // now blocked in readline for as long as the test wants
-    const first = r.probe.read();
+    const first = probe.read();
     assert.ok(first.stacks.some((s) => s.pid === w.pid), 'stacks seen');
-    const stacks = r.probe.obj.map('offcpu_stacks');
+    const stacks = probe.obj.map('offcpu_stacks');
     assert.ok(dumpHash(stacks).count > 0);
-    for (let i = 0; i < IDLE_READS; i++) r.probe.read();
+    for (let i = 0; i < IDLE_READS; i++) probe.read();
     assert.equal(dumpHash(stacks).count, 0, 'idle entries deleted');
-    for (let i = 0; i < 2 * GC_EVERY; i++) r.probe.read();
-    assert.equal(dumpHash(r.probe.obj.map('offcpu_kstacks')).count, 0, 'and then their stacks');
-  } finally {
-    await w.finish();
-    r.probe.close();
-  }
+    for (let i = 0; i < 2 * GC_EVERY; i++) probe.read();
+    assert.equal(dumpHash(probe.obj.map('offcpu_kstacks')).count, 0, 'and then their stacks');
+  });
 });
 
 test('offcputime (tp_btf): blocking-site fingerprints give the stack a real walk gives', { skip: skip ?? false }, async () => {
