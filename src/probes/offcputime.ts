@@ -12,7 +12,7 @@
 import { struct, offsetOf } from '../bpf/layout';
 import { bpf, strerror } from '../bpf/libbpf';
 import type { MapInfo } from '../bpf/object';
-import { dumpHash, lookupPercpu, lookup, deleteKey, readProcMap, cstr, u64, pidAlive } from '../bpf/maps';
+import { dumpHash, hashKeys, lookupPercpu, lookup, deleteKey, readProcMap, cstr, u64, pidAlive } from '../bpf/maps';
 import { decodeHist, emptyHist, HIST_LAYOUT, HIST_SLOTS, Hist, trimHist } from '../model/hist';
 import { kernelRanges } from '../symbols/kallsyms';
 import { detectFeatures } from '../bpf/features';
@@ -259,19 +259,6 @@ function hashKey(hex: string): Buffer {
   return b;
 }
 
-/** Every key of a map (get_next_key; keys only, values are not copied). */
-function mapKeys(map: MapInfo): Buffer[] {
-  const keys: Buffer[] = [];
-  let prev: Buffer | null = null;
-  for (let i = 0; i < map.maxEntries; i++) {
-    const next = Buffer.alloc(map.keySize);
-    if (bpf.bpf_map_get_next_key(map.fd, prev, next) !== 0) break;
-    keys.push(next);
-    prev = next;
-  }
-  return keys;
-}
-
 /** Reads the maps, turns per-stack totals into deltas, and keeps the kernel maps bounded. */
 class OffcpuReader {
   private reads = 0;
@@ -424,7 +411,7 @@ class OffcpuReader {
     }
     for (const kind of ['k', 'u'] as const) {
       const map = kind === 'k' ? this.kstacks : this.ustacks;
-      const keys = mapKeys(map);
+      const keys = hashKeys(map);
       const unnamed = new Set<string>();
       let freed = 0;
       for (const key of keys) {
