@@ -21,6 +21,8 @@ export interface Column {
   text(r: ProcRow): string;
   /** Narrow terminals drop the columns with the lowest priority first. */
   priority: number;
+  /** Every field of the row that `text` reads (a row whose fields are unchanged keeps its line). */
+  reads: readonly (keyof ProcRow)[];
 }
 
 const num = (v: number | null, f: (x: number) => string) => (v === null ? '-' : f(v));
@@ -28,21 +30,21 @@ const ms = (v: number) => (v < 10 ? v.toFixed(1) : String(Math.round(v)));
 
 /** Every column, in screen order. */
 export const COLUMNS: Column[] = [
-  { id: 'pid', title: 'PID', width: 7, right: true, priority: 10, value: (r) => r.pid, text: (r) => String(r.pid) },
-  { id: 'ppid', title: 'PPID', width: 7, right: true, priority: 3, value: (r) => r.ppid, text: (r) => num(r.ppid, String) },
-  { id: 'user', title: 'USER', width: 8, right: false, priority: 4, value: (r) => (r.uid === null ? null : userName(r.uid)), text: (r) => (r.uid === null ? '-' : userName(r.uid)) },
-  { id: 'cpu', title: 'CPU%', width: 6, right: true, priority: 9, value: (r) => r.cpuPct, text: (r) => num(r.cpuPct, (v) => v.toFixed(v < 10 ? 1 : 0)) },
-  { id: 'runq', title: 'RUNQ ms/s', width: 10, right: true, priority: 8, value: (r) => r.runqMsPerSec, text: (r) => num(r.runqMsPerSec, ms) },
-  { id: 'runqp99', title: 'RQ p99', width: 7, right: true, priority: 5, value: (r) => r.runqP99Us, text: (r) => (r.runqP99Us === null ? '-' : formatUs(r.runqP99Us)) },
-  { id: 'offcpu', title: 'OFFCPU', width: 7, right: true, priority: 7, value: (r) => r.offcpuMsPerSec, text: (r) => num(r.offcpuMsPerSec, ms) },
-  { id: 'io', title: 'IO/s', width: 6, right: true, priority: 6, value: (r) => r.ioOpsPerSec, text: (r) => num(r.ioOpsPerSec, formatRate) },
-  { id: 'iobytes', title: 'IO B/s', width: 7, right: true, priority: 5, value: (r) => r.ioBytesPerSec, text: (r) => num(r.ioBytesPerSec, formatBytes) },
-  { id: 'iop99', title: 'IO p99', width: 7, right: true, priority: 2, value: (r) => r.ioP99Us, text: (r) => (r.ioP99Us === null ? '-' : formatUs(r.ioP99Us)) },
-  { id: 'cache', title: 'CACHE%', width: 6, right: true, priority: 4, value: (r) => r.cacheHitPct, text: (r) => num(r.cacheHitPct, (v) => v.toFixed(0)) },
-  { id: 'mem', title: 'RES', width: 6, right: true, priority: 3, value: (r) => r.rssBytes, text: (r) => num(r.rssBytes, formatBytes) },
-  { id: 'state', title: 'S', width: 1, right: false, priority: 6, value: (r) => r.state, text: (r) => r.state },
+  { id: 'pid', title: 'PID', width: 7, right: true, priority: 10, reads: ['pid'], value: (r) => r.pid, text: (r) => String(r.pid) },
+  { id: 'ppid', title: 'PPID', width: 7, right: true, priority: 3, reads: ['ppid'], value: (r) => r.ppid, text: (r) => num(r.ppid, String) },
+  { id: 'user', title: 'USER', width: 8, right: false, priority: 4, reads: ['uid'], value: (r) => (r.uid === null ? null : userName(r.uid)), text: (r) => (r.uid === null ? '-' : userName(r.uid)) },
+  { id: 'cpu', title: 'CPU%', width: 6, right: true, priority: 9, reads: ['cpuPct'], value: (r) => r.cpuPct, text: (r) => num(r.cpuPct, (v) => v.toFixed(v < 10 ? 1 : 0)) },
+  { id: 'runq', title: 'RUNQ ms/s', width: 10, right: true, priority: 8, reads: ['runqMsPerSec'], value: (r) => r.runqMsPerSec, text: (r) => num(r.runqMsPerSec, ms) },
+  { id: 'runqp99', title: 'RQ p99', width: 7, right: true, priority: 5, reads: ['runqP99Us'], value: (r) => r.runqP99Us, text: (r) => (r.runqP99Us === null ? '-' : formatUs(r.runqP99Us)) },
+  { id: 'offcpu', title: 'OFFCPU', width: 7, right: true, priority: 7, reads: ['offcpuMsPerSec'], value: (r) => r.offcpuMsPerSec, text: (r) => num(r.offcpuMsPerSec, ms) },
+  { id: 'io', title: 'IO/s', width: 6, right: true, priority: 6, reads: ['ioOpsPerSec'], value: (r) => r.ioOpsPerSec, text: (r) => num(r.ioOpsPerSec, formatRate) },
+  { id: 'iobytes', title: 'IO B/s', width: 7, right: true, priority: 5, reads: ['ioBytesPerSec'], value: (r) => r.ioBytesPerSec, text: (r) => num(r.ioBytesPerSec, formatBytes) },
+  { id: 'iop99', title: 'IO p99', width: 7, right: true, priority: 2, reads: ['ioP99Us'], value: (r) => r.ioP99Us, text: (r) => (r.ioP99Us === null ? '-' : formatUs(r.ioP99Us)) },
+  { id: 'cache', title: 'CACHE%', width: 6, right: true, priority: 4, reads: ['cacheHitPct'], value: (r) => r.cacheHitPct, text: (r) => num(r.cacheHitPct, (v) => v.toFixed(0)) },
+  { id: 'mem', title: 'RES', width: 6, right: true, priority: 3, reads: ['rssBytes'], value: (r) => r.rssBytes, text: (r) => num(r.rssBytes, formatBytes) },
+  { id: 'state', title: 'S', width: 1, right: false, priority: 6, reads: ['state'], value: (r) => r.state, text: (r) => r.state },
   {
-    id: 'command', title: 'COMMAND', width: 0, right: false, priority: 10,
+    id: 'command', title: 'COMMAND', width: 0, right: false, priority: 10, reads: ['cmdline', 'exited', 'comm'],
     value: (r) => r.comm,
     text: (r) => {
       // [name] is ps's convention for kernel threads: only for live processes without a command line.
@@ -87,6 +89,24 @@ export function visibleColumns(width: number): Column[] {
   return cols;
 }
 
+/**
+ * The lines of the rows drawn at the last call, by pid, with what each was drawn from (the fields
+ * its columns read, its user name and tree prefix) — for one layout (columns, widths). At idle
+ * most rows are the same from one tick to the next: comparing their fields costs less than
+ * building their cells again (~40 rows of 14 cells a second).
+ */
+interface RowMemo {
+  layout: string;
+  rows: Map<number, { from: unknown[]; line: string }>;
+}
+const memo: RowMemo = { layout: '', rows: new Map() };
+
+/** Drops what procTableLines remembers (tests: a fresh start). */
+export function forgetRowLines(): void {
+  memo.layout = '';
+  memo.rows = new Map();
+}
+
 /** Renders header + rows; `selected` (an index into `rows`) is highlighted. */
 export function procTableLines(rows: readonly DisplayRow[], sort: SortState, selected: number, ctx: PanelContext, offset = 0): string[] {
   const cols = visibleColumns(ctx.width);
@@ -99,14 +119,46 @@ export function procTableLines(rows: readonly DisplayRow[], sort: SortState, sel
   const title = (c: Column) => (c.id !== sort.column ? c.title : c.title.length + 1 > w(c) ? c.title.slice(0, Math.max(0, w(c) - 1)) + arrow : c.title + arrow);
   const head = cols.map((c) => pad(title(c), w(c), c.right)).join(' ');
   const out = [ctx.color ? `{bold}{underline}${pad(head, ctx.width)}{/underline}{/bold}` : pad(head, ctx.width)];
-  rows.slice(offset, offset + Math.max(0, ctx.height - 1)).forEach((d, i) => {
+  const layout = `${cols.map((c) => c.id).join(',')}/${cmdW}`;
+  if (layout !== memo.layout) forgetRowLines();
+  memo.layout = layout;
+  const was = memo.rows;
+  const kept = new Map<number, { from: unknown[]; line: string }>();
+  const end = Math.min(rows.length, offset + Math.max(0, ctx.height - 1));
+  for (let i = offset; i < end; i++) {
+    const d = rows[i];
     const r = d.row;
-    let line = cols.map((c) => cell(c.id === 'command' ? d.prefix + c.text(r) : c.text(r), w(c), c.right)).join(' ');
-    if (offset + i === selected) line = `{inverse}${line}{/inverse}`;
+    // Group rows (cgroups) are few and not kept.
+    const m = d.group ? undefined : was.get(r.pid);
+    let line: string;
+    if (m && sameFrom(m.from, cols, r, d.prefix)) {
+      line = m.line;
+      kept.set(r.pid, m);
+    } else {
+      line = cols.map((c) => cell(c.id === 'command' ? d.prefix + c.text(r) : c.text(r), w(c), c.right)).join(' ');
+      if (!d.group) kept.set(r.pid, { from: fromOf(cols, r, d.prefix), line });
+    }
+    if (i === selected) line = `{inverse}${line}{/inverse}`;
     else if (r.exited) line = ctx.color ? `{gray-fg}${line}{/gray-fg}` : `{underline}${line}{/underline}`;
     out.push(line);
-  });
+  }
+  memo.rows = kept;
   return out;
+}
+
+// What a row's line is drawn from: the fields its columns read, then its user name (the passwd
+// file may change) and tree prefix.
+function fromOf(cols: readonly Column[], r: ProcRow, prefix: string): unknown[] {
+  const from: unknown[] = [];
+  for (const c of cols) for (const f of c.reads) from.push(r[f]);
+  from.push(r.uid === null ? null : userName(r.uid), prefix);
+  return from;
+}
+
+function sameFrom(from: readonly unknown[], cols: readonly Column[], r: ProcRow, prefix: string): boolean {
+  let k = 0;
+  for (const c of cols) for (const f of c.reads) if (from[k++] !== r[f]) return false;
+  return from[k] === (r.uid === null ? null : userName(r.uid)) && from[k + 1] === prefix;
 }
 
 /** The column under screen column `x` of the header (for mouse clicks), or null. */
