@@ -245,6 +245,7 @@ interface Tracked {
   blocks: number;
   createdNs: number;
   idle: number; // consecutive reads without a new block
+  read: number; // the read that last found it in the map
 }
 
 /** A u64 hash as the hex string used in Raw (0 = none). */
@@ -339,34 +340,42 @@ class OffcpuReader {
     const stacks: OffcpuStackRaw[] = [];
     const kframes: Record<string, string[]> = {};
     const uframes: Record<string, string[]> = {};
-    const seen = new Set<string>();
     const retire: { id: string; key: Buffer; blocks: number }[] = [];
     const commOff = OFFCPU_VAL.fields[3].offset;
+    const read = this.reads;
+    // Entries are read every tick, most of them unchanged: each is named by its key's bytes
+    // (latin1, no Buffer view per entry) and its tracking record is updated in place.
     for (let i = 0; i < d.count; i++) {
-      const key = d.keys.subarray(i * d.keySize, (i + 1) * d.keySize);
-      const id = key.toString('hex');
+      const at = i * d.keySize;
+      const id = d.keys.toString('latin1', at, at + d.keySize);
       const off = i * d.valueSize;
-      const pid = key.readUInt32LE(0);
+      const pid = d.keys.readUInt32LE(at);
       const totalNs = u64(d.values, off);
       const blocks = u64(d.values, off + 8);
       const createdNs = u64(d.values, off + 16);
-      const prev = this.tracked.get(id);
-      const same = prev !== undefined && prev.createdNs === createdNs && blocks >= prev.blocks && totalNs >= prev.totalNs;
-      const dBlocks = same ? blocks - prev.blocks : blocks;
-      const dNs = same ? totalNs - prev.totalNs : totalNs;
-      const idle = dBlocks > 0 ? 0 : (prev?.idle ?? 0) + 1;
-      seen.add(id);
-      this.tracked.set(id, { totalNs, blocks, createdNs, idle });
+      let t = this.tracked.get(id);
+      const same = t !== undefined && t.createdNs === createdNs && blocks >= t.blocks && totalNs >= t.totalNs;
+      const dBlocks = same ? blocks - t!.blocks : blocks;
+      const dNs = same ? totalNs - t!.totalNs : totalNs;
+      if (!t) this.tracked.set(id, (t = { totalNs, blocks, createdNs, idle: 0, read }));
+      t.idle = dBlocks > 0 ? 0 : t.idle + 1;
+      t.totalNs = totalNs;
+      t.blocks = blocks;
+      t.createdNs = createdNs;
+      t.read = read;
       if (dBlocks > 0) {
-        const kstack = hashHex(key, 8);
-        const ustack = hashHex(key, 16);
+        const kstack = hashHex(d.keys, at + 8);
+        const ustack = hashHex(d.keys, at + 16);
         if (kstack) kframes[kstack] = this.framesOf('k', kstack);
         if (ustack) uframes[ustack] = this.framesOf('u', ustack);
         stacks.push({ pid, comm: cstr(d.values, off + commOff, 16), kstack, ustack, offcpuNs: dNs, blocks: dBlocks });
       }
-      if (idle >= IDLE_READS || !pidAlive(pid)) retire.push({ id, key: Buffer.from(key), blocks });
+      if (t.idle >= IDLE_READS || !pidAlive(pid)) retire.push({ id, key: Buffer.from(d.keys.subarray(at, at + d.keySize)), blocks });
     }
-    for (const id of this.tracked.keys()) if (!seen.has(id)) this.tracked.delete(id);
+    // Gone from the map (deleted here, or the map was recreated): forgotten.
+    this.tracked.forEach((t, id) => {
+      if (t.read !== read) this.tracked.delete(id);
+    });
     const value = Buffer.alloc(this.stacks.valueSize);
     for (const r of retire) {
       // A block added since the dump would be lost with the entry: keep it for the next read.
@@ -403,7 +412,7 @@ class OffcpuReader {
   private collect(): void {
     const named = { k: new Set<string>(), u: new Set<string>() };
     for (const id of this.tracked.keys()) {
-      const key = Buffer.from(id, 'hex');
+      const key = Buffer.from(id, 'latin1');
       const k = hashHex(key, 8);
       const u = hashHex(key, 16);
       if (k) named.k.add(k);
