@@ -87,7 +87,6 @@ async function attached(r: Running, stableMs: number, timeoutMs: number): Promis
   }
 }
 
-/** Starts a configuration and returns once its programs are attached. */
 /** The node flags probetop runs with: those of its launcher, bin/probetop (they are written there only). */
 export function probetopNodeFlags(root: string): string[] {
   const file = path.join(root, 'bin', 'probetop');
@@ -96,6 +95,7 @@ export function probetopNodeFlags(root: string): string[] {
   return line.split(/\s+/).filter((w) => w.startsWith('--'));
 }
 
+/** Starts a configuration and returns once its programs are attached. */
 export async function startConfig(def: ConfigDef, p: ProbetopOptions): Promise<Running> {
   if (def.kind === 'none') {
     return { name: 'none', pid: null, programs: () => new Map(), alive: () => true, stderr: () => '', stop: async () => undefined };

@@ -5,10 +5,10 @@
  * tick. Those snapshots are old objects spread over the heap, cold a second after they were last
  * touched: in a CPU profile of the idle UI, reading them (a snapshot, its probe part, the totals,
  * the value) took two thirds of the page-cache panel's ~0.3 ms a tick (side by side, the saving
- * was within the noise of the UI's whole cost). Between two ticks the window moves by one snapshot, so all but
- * the newest values (and those of the snapshots the UI replaced by slimmer copies) were computed
- * at the previous tick. They are found by comparing references, which reads the history array
- * and not the objects.
+ * was within the noise of the UI's whole cost). Between two ticks the window moves by one
+ * snapshot, so all but the newest values (and those of the snapshots the UI replaced by slimmer
+ * copies) were computed at the previous tick. They are found by comparing references, which
+ * reads the history array and not the objects.
  */
 
 /** What a window was mapped to at the previous call: the items, and what each gave. */
