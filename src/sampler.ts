@@ -107,7 +107,9 @@ export class Sampler {
     // list of live processes answers that without a kill(pid, 0) per entry and probe.
     // Read before /proc is listed: an unchanged count of process forks lets the listing be reused.
     const churn = this.opts.filterTgid ? null : this.processChurn();
-    const procs = readProcs(this.procCache, this.ranHint(early), churn);
+    // The run-queue probe measures each process's waits for a CPU itself (the process table
+    // takes them from it): schedstat, one file per thread, is read only when it is not running.
+    const procs = readProcs(this.procCache, this.ranHint(early), churn, early?.status !== 'ok');
     setLivePids(procs.procs);
     sweepDead();
     const probes: ProbesRaw = {};

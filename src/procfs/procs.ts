@@ -7,7 +7,8 @@
  * open and are re-read with pread (one syscall instead of open+read+close); a single-threaded
  * process whose schedstat did not move is not re-read at all this tick (it did not run, so its
  * stat did not change either, except RSS and ppid, which are refreshed separately); cmdline,
- * cgroup and uid are read when a process is first seen and rarely after.
+ * cgroup and uid are read when a process is first seen and rarely after. schedstat (one file per
+ * thread) is read only when the caller has no better source of run-queue waits.
  *
  * Strings are raw data: see decodeRaw() (every byte survives, JSON keeps them, screens escape).
  */
@@ -354,6 +355,7 @@ export class ProcCache {
   private readonly schedstat: boolean;
   private uptimeFd = -1;
   private tick = 0;
+  private schedOn = true; // schedstat read at the last tick (see read's `schedstat`)
   private ran: RanHint | null = null;
   private pids: number[] | null = null; // the last listing of /proc
   private listedChurn: ProcChurn = null; // the churn count read before it
@@ -371,10 +373,15 @@ export class ProcCache {
   }
 
   /** Reads every process once (see readProcs). */
-  read(ran?: RanHint | null, churn: ProcChurn = null): ProcsRaw {
+  read(ran?: RanHint | null, churn: ProcChurn = null, schedstat = true): ProcsRaw {
     const tick = ++this.tick;
     this.ran = ran ?? null;
     this.skipped = 0;
+    const sched = this.schedstat && schedstat;
+    // Off now after being on: forget every baseline (and its fds), so that when it comes back
+    // the first reading of each process is a new baseline, not a jump over the ticks between.
+    if (!sched && this.schedOn) for (const e of this.entries.values()) this.forgetSched(e);
+    this.schedOn = sched;
     let uptimeS = 0;
     const n = this.uptimeFd >= 0 ? this.readKept(this.uptimeFd) : this.readNew(`${this.root}/uptime`);
     this.uptimeFd = this.keptFd;
@@ -412,7 +419,7 @@ export class ProcCache {
       if (!e) continue; // vanished between readdir and read
       e.seen = tick;
       order.push(e);
-      if (this.schedstat && e.schedOk && (e.stat.threads !== 1 || e.schedTick === 0 || !e.threads.has(pid) || e.threads.size !== 1) && !(e.statTick < tick && this.idle(e, tick))) multi.push(e);
+      if (sched && e.schedOk && (e.stat.threads !== 1 || e.schedTick === 0 || !e.threads.has(pid) || e.threads.size !== 1) && !(e.statTick < tick && this.idle(e, tick))) multi.push(e);
     }
 
     // A parent that exited leaves its children with a new ppid that a skipped stat read missed.
@@ -502,7 +509,7 @@ export class ProcCache {
     }
     this.entries.set(pid, e);
     this.readStatic(e, uptimeS, tick);
-    if (e.schedOk && e.stat.threads === 1) this.readLeaderSched(e, tick);
+    if (this.schedOn && e.schedOk && e.stat.threads === 1) this.readLeaderSched(e, tick);
     return e;
   }
 
@@ -520,7 +527,7 @@ export class ProcCache {
       this.skipped++;
       return true;
     }
-    if (e.schedOk && e.stat.threads === 1 && e.threads.size === 1 && e.threads.has(e.pid)) {
+    if (this.schedOn && e.schedOk && e.stat.threads === 1 && e.threads.size === 1 && e.threads.has(e.pid)) {
       const moved = this.readLeaderSched(e, tick);
       // Not run since the last tick: CPU times, state, comm and threads cannot have changed.
       if (moved === false && (tick + e.pid) % STAT_REFRESH_TICKS !== 0) return true;
@@ -710,11 +717,19 @@ export class ProcCache {
     }
   }
 
+  // Closes a process's schedstat files and forgets its readings: no sums until read afresh.
+  private forgetSched(e: Entry): void {
+    for (const t of e.threads.values()) this.closeFd(t.fd);
+    e.threads.clear();
+    e.schedTick = 0;
+    e.accRunNs = 0;
+    e.accWaitNs = 0;
+  }
+
   private drop(e: Entry): void {
     this.closeFd(e.statFd);
     e.statFd = -1;
-    for (const t of e.threads.values()) this.closeFd(t.fd);
-    e.threads.clear();
+    this.forgetSched(e);
     if (this.entries.get(e.pid) === e) this.entries.delete(e.pid);
   }
 }
@@ -761,7 +776,10 @@ function isKernelThread(pid: number, ppid: number): boolean {
  * Processes that vanish while being read are left out. `cache` carries state between calls.
  * With a RanHint, processes that did not run are not read (see ProcCache.idle). With a churn
  * count equal to the one read before the last listing, that listing is reused (see ProcChurn).
+ * With `schedstat` false, no schedstat file is read (the run-queue probe measures the waits):
+ * schedRunNs and schedWaitNs are left out, and once it is true again every process's sums start
+ * afresh (from its lifetime totals, which buildProcs does not take as one interval's).
  */
-export function readProcs(cache: ProcCache, ran?: RanHint | null, churn: ProcChurn = null): ProcsRaw {
-  return cache.read(ran, churn);
+export function readProcs(cache: ProcCache, ran?: RanHint | null, churn: ProcChurn = null, schedstat = true): ProcsRaw {
+  return cache.read(ran, churn, schedstat);
 }

@@ -411,6 +411,48 @@ for (const maxFds of [undefined, 0]) {
   });
 }
 
+test('fake /proc: with schedstat off no schedstat file is read or kept; back on, sums start afresh', () => {
+  const f = new FakeProcFs(1000);
+  const cache = new ProcCache({ root: f.root, schedstat: true });
+  const schedFds = () => fs.readdirSync('/proc/self/fd').filter((fd) => {
+    try {
+      return fs.readlinkSync(`/proc/self/fd/${fd}`).startsWith(f.root) && fs.readlinkSync(`/proc/self/fd/${fd}`).endsWith('/schedstat');
+    } catch {
+      return false;
+    }
+  }).length;
+  try {
+    f.put({ pid: 1, comm: 'init', ppid: 0, start: 1, cmdline: ['init'], cgroup: '/', uid: 0, threads: { 1: [100, 10] } });
+    f.put({ pid: 42, comm: 'mt', ppid: 1, start: 100, cmdline: ['mt'], cgroup: '/', uid: 0, threads: { 42: [100, 10], 43: [200, 20] } });
+    let r = readProcs(cache);
+    assert.deepEqual([proc(r, 1)!.schedWaitNs, proc(r, 42)!.schedWaitNs], [10, 30]);
+    assert.equal(schedFds(), 3, 'one kept schedstat per thread');
+    // Off: the kept files are closed, nothing is read (unreadable files would not matter), and
+    // the readings carry no sums.
+    for (const tid of ['1', '42', '43']) fs.writeFileSync(path.join(f.root, tid === '43' ? '42' : tid, 'task', tid, 'schedstat'), 'garbage');
+    f.put({ pid: 7, comm: 'new', ppid: 1, start: 500, cmdline: ['new'], cgroup: '/', uid: 0, threads: { 7: [5, 5] } });
+    const prev = readProcs(cache, null, null, false);
+    assert.equal(schedFds(), 0, 'schedstat files closed');
+    for (const p of prev.procs) assert.deepEqual([p.schedRunNs, p.schedWaitNs], [undefined, undefined], `pid ${p.pid}`);
+    assert.deepEqual(prev.procs.map((p) => p.pid).sort((a, b) => a - b), [1, 7, 42]);
+    // On again: lifetime totals, which are not taken as the interval's wait...
+    f.put({ pid: 1, comm: 'init', ppid: 0, start: 1, threads: { 1: [100, 500] } });
+    f.put({ pid: 42, comm: 'mt', ppid: 1, start: 100, threads: { 42: [100, 1000], 43: [200, 2000] } });
+    f.put({ pid: 7, comm: 'new', ppid: 1, start: 500, threads: { 7: [5, 5] } });
+    r = readProcs(cache);
+    assert.deepEqual([proc(r, 1)!.schedWaitNs, proc(r, 42)!.schedWaitNs, proc(r, 7)!.schedWaitNs], [500, 3000, 5]);
+    const meta = { clkTck: r.clkTck, pageSize: r.pageSize, uptimeS: 1000 };
+    for (const p of buildProcs(r.procs, prev.procs, 1000, meta)) assert.equal(p.runqWaitMsPerSec, null, `pid ${p.pid}: no rate from a first reading`);
+    // ...and from the next reading on, rates of the progress since.
+    f.put({ pid: 42, comm: 'mt', ppid: 1, start: 100, threads: { 42: [100, 1000 + 2e6], 43: [200, 2000 + 1e6] } });
+    const r2 = readProcs(cache);
+    assert.equal(buildProcs(r2.procs, r.procs, 1000, meta).find((p) => p.pid === 42)!.runqWaitMsPerSec, 3);
+  } finally {
+    cache.close();
+    f.close();
+  }
+});
+
 test('fake /proc: the per-tick thread-read budget serves the stalest process first', () => {
   const f = new FakeProcFs(1000);
   const cache = new ProcCache({ root: f.root, schedstat: true, maxThreadReads: 3 });
