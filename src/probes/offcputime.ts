@@ -246,6 +246,8 @@ interface Tracked {
   createdNs: number;
   idle: number; // consecutive reads without a new block
   read: number; // the read that last found it in the map
+  kstack: string | null; // the stack hashes of its key (hashHex), taken once
+  ustack: string | null;
 }
 
 /** A u64 hash as the hex string used in Raw (0 = none). */
@@ -357,15 +359,14 @@ class OffcpuReader {
       const same = t !== undefined && t.createdNs === createdNs && blocks >= t.blocks && totalNs >= t.totalNs;
       const dBlocks = same ? blocks - t!.blocks : blocks;
       const dNs = same ? totalNs - t!.totalNs : totalNs;
-      if (!t) this.tracked.set(id, (t = { totalNs, blocks, createdNs, idle: 0, read }));
+      if (!t) this.tracked.set(id, (t = { totalNs, blocks, createdNs, idle: 0, read, kstack: hashHex(d.keys, at + 8), ustack: hashHex(d.keys, at + 16) }));
       t.idle = dBlocks > 0 ? 0 : t.idle + 1;
       t.totalNs = totalNs;
       t.blocks = blocks;
       t.createdNs = createdNs;
       t.read = read;
       if (dBlocks > 0) {
-        const kstack = hashHex(d.keys, at + 8);
-        const ustack = hashHex(d.keys, at + 16);
+        const { kstack, ustack } = t;
         if (kstack) kframes[kstack] = this.framesOf('k', kstack);
         if (ustack) uframes[ustack] = this.framesOf('u', ustack);
         stacks.push({ pid, comm: cstr(d.values, off + commOff, 16), kstack, ustack, offcpuNs: dNs, blocks: dBlocks });
@@ -411,12 +412,9 @@ class OffcpuReader {
    */
   private collect(): void {
     const named = { k: new Set<string>(), u: new Set<string>() };
-    for (const id of this.tracked.keys()) {
-      const key = Buffer.from(id, 'latin1');
-      const k = hashHex(key, 8);
-      const u = hashHex(key, 16);
-      if (k) named.k.add(k);
-      if (u) named.u.add(u);
+    for (const t of this.tracked.values()) {
+      if (t.kstack) named.k.add(t.kstack);
+      if (t.ustack) named.u.add(t.ustack);
     }
     for (const kind of ['k', 'u'] as const) {
       const map = kind === 'k' ? this.kstacks : this.ustacks;
