@@ -7,7 +7,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import { bpfSkipReason, sleep } from '../helpers/bpf';
+import { bpfSkipReason, haveTaskset, pinnedSpinners, sleep } from '../helpers/bpf';
+import { openFiles } from '../helpers/fds';
 import { Sampler } from '../../src/sampler';
 import { parseStat } from '../../src/procfs/procs';
 import { buildSnapshot } from '../../src/model/snapshot';
@@ -119,53 +120,42 @@ test('sampler: the /proc listing is reused while no process forks; a new child i
   }
 });
 
-// Files under /proc this process holds open whose path ends in `name`.
-function openProcFiles(name: string): number {
-  let n = 0;
-  for (const fd of fs.readdirSync('/proc/self/fd')) {
-    try {
-      if (fs.readlinkSync(`/proc/self/fd/${fd}`).endsWith(`/${name}`)) n++;
-    } catch {
-      /* closed meanwhile */
-    }
-  }
-  return n;
-}
-
-test('sampler: with the run-queue probe no schedstat is read, and its waits are the table\'s; without it, schedstat is', { skip: skip ?? false }, async () => {
-  // Two spinners pinned to one CPU: each waits for it about half the time.
-  const spin = () => spawn('taskset', ['-c', '0', 'sh', '-c', 'while :; do :; done']);
-  const kids = [spin(), spin()];
+test('sampler: with the run-queue probe no schedstat is read, and its waits are the table\'s; without it, schedstat is', { skip: skip ?? (haveTaskset() ? false : 'taskset (util-linux) is not installed') }, async () => {
+  // Two spinners pinned to one CPU: each waits for it about half the time, for as long as both
+  // samplers below take.
+  const kids = pinnedSpinners(2, 6000, 0);
   const withProbe = new Sampler({ disable: ['offcputime', 'biolatency', 'cachestat', 'procevents'] });
   const without = new Sampler({ disable: ['runqlat', 'offcputime', 'biolatency', 'cachestat', 'procevents'] });
   try {
+    await kids.ready;
+    kids.go();
     withProbe.start();
     assert.ok(withProbe.loadInfo.find((l) => l.name === 'runqlat')?.variant, 'runqlat loaded');
-    let a = withProbe.sample();
+    withProbe.sample(); // the first reading: the one after it has a switch-in hint
     await sleep(100);
-    a = withProbe.sample();
+    const a = withProbe.sample();
     await sleep(1000);
     const b = withProbe.sample();
     for (const p of b.procs!.procs) assert.equal(p.schedWaitNs, undefined, `pid ${p.pid} has a schedstat wait`);
-    assert.equal(openProcFiles('schedstat'), 0, 'schedstat files kept open');
+    assert.equal(openFiles((p) => p.endsWith('/schedstat')), 0, 'schedstat files kept open');
     const snap = buildSnapshot(b, a);
-    for (const k of kids) {
-      const row = buildProcTable(snap).find((r) => r.pid === k.pid);
-      assert.ok(row && row.runqMsPerSec !== null && row.runqMsPerSec > 200, `spinner ${k.pid}: run-queue wait ${row?.runqMsPerSec} ms/s from the probe`);
+    for (const pid of kids.pids) {
+      const row = buildProcTable(snap).find((r) => r.pid === pid);
+      assert.ok(row && row.runqMsPerSec !== null && row.runqMsPerSec > 200, `spinner ${pid}: run-queue wait ${row?.runqMsPerSec} ms/s from the probe`);
     }
     withProbe.close();
 
     without.start();
-    let c = without.sample();
+    without.sample(); // schedstat baselines
     await sleep(1000);
-    c = without.sample();
-    assert.ok(openProcFiles('schedstat') > 0, 'schedstat read (and kept open) without the probe');
-    for (const k of kids) {
-      const p = c.procs!.procs.find((x) => x.pid === k.pid);
-      assert.ok(p?.schedWaitNs !== undefined && p.schedWaitNs > 0, `spinner ${k.pid}: schedstat wait ${p?.schedWaitNs}`);
+    const c = without.sample();
+    assert.ok(openFiles((p) => p.endsWith('/schedstat')) > 0, 'schedstat read (and kept open) without the probe');
+    for (const pid of kids.pids) {
+      const p = c.procs!.procs.find((x) => x.pid === pid);
+      assert.ok(p?.schedWaitNs !== undefined && p.schedWaitNs > 0, `spinner ${pid}: schedstat wait ${p?.schedWaitNs}`);
     }
   } finally {
-    for (const k of kids) k.kill('SIGKILL');
+    await kids.kill();
     withProbe.close();
     without.close();
   }

@@ -12,6 +12,7 @@ import { execFileSync, spawn, ChildProcess } from 'node:child_process';
 import { clockInfo, decodeRaw, encodeRaw, parseCgroup, parseCmdline, parseSchedstat, parseStat, parseStatusUid, ProcCache, ProcRaw, ProcsRaw, readProcs, STAT_REFRESH_TICKS, LISTING_REFRESH_TICKS } from '../../src/procfs/procs';
 import { parsePasswd, UserNames } from '../../src/procfs/users';
 import { buildProcs } from '../../src/model/procs';
+import { openFiles } from '../helpers/fds';
 import { readSystem, selfRssBytes } from '../../src/procfs/system';
 
 const B = (s: string | number[]) => (typeof s === 'string' ? Buffer.from(s, 'latin1') : Buffer.from(s));
@@ -414,13 +415,7 @@ for (const maxFds of [undefined, 0]) {
 test('fake /proc: with schedstat off no schedstat file is read or kept; back on, sums start afresh', () => {
   const f = new FakeProcFs(1000);
   const cache = new ProcCache({ root: f.root, schedstat: true });
-  const schedFds = () => fs.readdirSync('/proc/self/fd').filter((fd) => {
-    try {
-      return fs.readlinkSync(`/proc/self/fd/${fd}`).startsWith(f.root) && fs.readlinkSync(`/proc/self/fd/${fd}`).endsWith('/schedstat');
-    } catch {
-      return false;
-    }
-  }).length;
+  const schedFds = () => openFiles((p) => p.startsWith(f.root) && p.endsWith('/schedstat'));
   try {
     f.put({ pid: 1, comm: 'init', ppid: 0, start: 1, cmdline: ['init'], cgroup: '/', uid: 0, threads: { 1: [100, 10] } });
     f.put({ pid: 42, comm: 'mt', ppid: 1, start: 100, cmdline: ['mt'], cgroup: '/', uid: 0, threads: { 42: [100, 10], 43: [200, 20] } });
