@@ -13,7 +13,7 @@ import { clockInfo, decodeRaw, encodeRaw, parseCgroup, parseCmdline, parseScheds
 import { parsePasswd, UserNames } from '../../src/procfs/users';
 import { buildProcs } from '../../src/model/procs';
 import { openFiles } from '../helpers/fds';
-import { readSystem, selfRssBytes } from '../../src/procfs/system';
+import { parseCpuBytes, parseCpuLine, parseNumbers, readSystem, selfRssBytes } from '../../src/procfs/system';
 
 const B = (s: string | number[]) => (typeof s === 'string' ? Buffer.from(s, 'latin1') : Buffer.from(s));
 
@@ -676,6 +676,32 @@ test('fake /proc: an unchanged process-fork count reuses the last listing, a cha
     cache.close();
     f.close();
   }
+});
+
+test('parseCpuBytes: the first line of /proc/stat read as bytes gives what the text parser gives', () => {
+  const real = fs.readFileSync('/proc/stat');
+  assert.deepEqual(parseCpuBytes(real, real.length), parseCpuLine(real.toString('latin1')));
+  const line = Buffer.from('cpu  153863 79 55768 3106780 3766 0 618 60 0 0\ncpu0 1 2 3 4\n');
+  assert.deepEqual(parseCpuBytes(line, line.length), { user: 153863, nice: 79, system: 55768, idle: 3106780, iowait: 3766, irq: 0, softirq: 618, steal: 60 });
+  // Old kernels print fewer fields: the missing ones are 0. Only a read cut short keeps them out.
+  const old = Buffer.from('cpu  10 20 30 40\n');
+  assert.deepEqual(parseCpuBytes(old, old.length), { user: 10, nice: 20, system: 30, idle: 40, iowait: 0, irq: 0, softirq: 0, steal: 0 });
+  assert.equal(parseCpuBytes(line, 12), null, 'fewer than four numbers');
+  const other = Buffer.from('intr 1 2 3 4 5\n');
+  assert.equal(parseCpuBytes(other, other.length), null, 'a file that does not start with the cpu line');
+});
+
+test('parseNumbers: decimals are the numbers Number() reads from the same text', () => {
+  for (const text of ['0.27 1.50 12.05 1/123 4567', '0.00 0.01 0.99', '16906.96 33120.51', '3 4.125 99999999.999']) {
+    const out: number[] = [];
+    const b = Buffer.from(text);
+    const n = parseNumbers(b, 0, b.length, out, 3);
+    const want = text.split(' ').slice(0, 3).filter((w) => /^[\d.]+$/.test(w)).map(Number);
+    assert.equal(n, want.length, text);
+    assert.deepEqual(out.slice(0, n), want, text);
+  }
+  const out: number[] = [];
+  assert.equal(parseNumbers(Buffer.from('12 x 3'), 0, 6, out, 3), 1, 'a word that is not a number ends the list');
 });
 
 test('selfRssBytes: this process resident memory from /proc/self/statm, as Node counts it', () => {
