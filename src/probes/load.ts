@@ -75,12 +75,15 @@ export function loadProbe<Raw>(spec: ProbeSpec<Raw>, opts: ProbeOptions, feature
       obj.attach(variant.programs);
       const bound = spec.bind(obj, variant, opts);
       const o = obj;
+      // Looked up once: the fds stay while the object is loaded (the BPF statistics are read
+      // through them every tick, and finding a program by name is two native calls).
+      const progs = variant.programs.map((name) => ({ name, fd: o.programFd(name) }));
       const probe: LoadedProbe<Raw> = {
         variant: variant.name,
         obj: o,
         read: bound.read,
         processChurn: bound.processChurn,
-        programs: () => variant.programs.map((name) => ({ name, fd: o.programFd(name) })),
+        programs: () => progs,
         close: () => {
           bound.close?.();
           o.close();
