@@ -22,22 +22,38 @@ export function percpuStride(valueSize: number): number {
   return Math.ceil(valueSize / 8) * 8;
 }
 
+// Per map fd: the buffer a lookup without `out` reads into. Per buffer: its views, one per CPU.
+const percpuLookupBuffers = new Map<number, Buffer>();
+const percpuViews = new WeakMap<Buffer, Buffer[]>();
+
 /**
  * Looks up one key of a per-CPU map; returns one Buffer view per possible CPU.
  * The buffer is roundup(value_size, 8) × possible CPUs: libbpf does not check, and a shorter
- * buffer would be overrun by the kernel.
+ * buffer would be overrun by the kernel. Without `out`, the map's own reusable buffer is used.
+ * The views (and the array) are the same at every lookup into the same buffer: they hold this
+ * lookup's values until the next lookup of the map (or into `out`) — decode them before that.
+ * Run every tick for every probe's histogram and counters, allocating a buffer and a view per
+ * CPU each time was garbage for the young generation to collect, and slower cold.
  */
 export function lookupPercpu(map: MapInfo, key: Buffer, out?: Buffer): Buffer[] | null {
   const stride = percpuStride(map.valueSize);
   const n = numPossibleCpus();
-  const buf = out && out.length >= stride * n ? out : Buffer.alloc(stride * n);
+  let buf = out && out.length >= stride * n ? out : percpuLookupBuffers.get(map.fd);
+  if (!buf || buf.length < stride * n) {
+    buf = Buffer.alloc(stride * n);
+    if (!out) percpuLookupBuffers.set(map.fd, buf);
+  }
   const rc = bpf.bpf_map_lookup_elem(map.fd, key, buf);
   if (rc < 0) {
     if (-rc === 2) return null;
     throw new Error(`lookup in ${map.name}: ${strerror(rc)}`);
   }
-  const views: Buffer[] = [];
-  for (let i = 0; i < n; i++) views.push(buf.subarray(i * stride, i * stride + map.valueSize));
+  let views = percpuViews.get(buf);
+  if (!views || views.length !== n || views[0].length !== map.valueSize || (n > 1 && views[1].byteOffset - views[0].byteOffset !== stride)) {
+    views = [];
+    for (let i = 0; i < n; i++) views.push(buf.subarray(i * stride, i * stride + map.valueSize));
+    percpuViews.set(buf, views);
+  }
   return views;
 }
 
@@ -52,6 +68,7 @@ export function lookup(map: MapInfo, key: Buffer, value: Buffer): boolean {
 /** Forgets the reusable dump buffers of a map fd (call when the map is closed: fds are reused). */
 export function releaseDumpBuffers(fd: number): void {
   dumpBuffers.delete(fd);
+  percpuLookupBuffers.delete(fd);
   percpuDumpBuffers.delete(fd);
   batchUnsupported.delete(fd);
 }
