@@ -22,39 +22,33 @@ export function percpuStride(valueSize: number): number {
   return Math.ceil(valueSize / 8) * 8;
 }
 
-// Per map fd: the buffer a lookup without `out` reads into. Per buffer: its views, one per CPU.
-const percpuLookupBuffers = new Map<number, Buffer>();
-const percpuViews = new WeakMap<Buffer, Buffer[]>();
+// Per map fd: the buffer its lookups read into, and that buffer's views, one per CPU.
+const percpuLookups = new Map<number, { buf: Buffer; views: Buffer[] }>();
 
 /**
  * Looks up one key of a per-CPU map; returns one Buffer view per possible CPU.
  * The buffer is roundup(value_size, 8) × possible CPUs: libbpf does not check, and a shorter
- * buffer would be overrun by the kernel. Without `out`, the map's own reusable buffer is used.
- * The views (and the array) are the same at every lookup into the same buffer: they hold this
- * lookup's values until the next lookup of the map (or into `out`) — decode them before that.
- * Run every tick for every probe's histogram and counters, allocating a buffer and a view per
- * CPU each time was garbage for the young generation to collect, and slower cold.
+ * buffer would be overrun by the kernel. Each map has one such buffer, and its views are the
+ * same array at every lookup: they hold this lookup's values until the next lookup of the map —
+ * decode them before that. (Run every tick for every probe's histogram and counters, a buffer
+ * and a view per CPU made anew each time were garbage for the young generation to collect.)
  */
-export function lookupPercpu(map: MapInfo, key: Buffer, out?: Buffer): Buffer[] | null {
-  const stride = percpuStride(map.valueSize);
-  const n = numPossibleCpus();
-  let buf = out && out.length >= stride * n ? out : percpuLookupBuffers.get(map.fd);
-  if (!buf || buf.length < stride * n) {
-    buf = Buffer.alloc(stride * n);
-    if (!out) percpuLookupBuffers.set(map.fd, buf);
+export function lookupPercpu(map: MapInfo, key: Buffer): Buffer[] | null {
+  let l = percpuLookups.get(map.fd);
+  if (!l) {
+    const stride = percpuStride(map.valueSize);
+    const n = numPossibleCpus();
+    const buf = Buffer.alloc(stride * n);
+    const views: Buffer[] = [];
+    for (let i = 0; i < n; i++) views.push(buf.subarray(i * stride, i * stride + map.valueSize));
+    percpuLookups.set(map.fd, (l = { buf, views }));
   }
-  const rc = bpf.bpf_map_lookup_elem(map.fd, key, buf);
+  const rc = bpf.bpf_map_lookup_elem(map.fd, key, l.buf);
   if (rc < 0) {
     if (-rc === 2) return null;
     throw new Error(`lookup in ${map.name}: ${strerror(rc)}`);
   }
-  let views = percpuViews.get(buf);
-  if (!views || views.length !== n || views[0].length !== map.valueSize || (n > 1 && views[1].byteOffset - views[0].byteOffset !== stride)) {
-    views = [];
-    for (let i = 0; i < n; i++) views.push(buf.subarray(i * stride, i * stride + map.valueSize));
-    percpuViews.set(buf, views);
-  }
-  return views;
+  return l.views;
 }
 
 /** Looks up one key of a plain map into `value`; false when absent. */
@@ -68,7 +62,7 @@ export function lookup(map: MapInfo, key: Buffer, value: Buffer): boolean {
 /** Forgets the reusable dump buffers of a map fd (call when the map is closed: fds are reused). */
 export function releaseDumpBuffers(fd: number): void {
   dumpBuffers.delete(fd);
-  percpuLookupBuffers.delete(fd);
+  percpuLookups.delete(fd);
   percpuDumpBuffers.delete(fd);
   batchUnsupported.delete(fd);
 }
@@ -206,7 +200,8 @@ export function dumpPercpuArray(map: MapInfo): PercpuDump {
   let count = 0;
   for (let i = 0; i < map.maxEntries; i++) {
     key.writeUInt32LE(i, 0);
-    if (!lookupPercpu(map, key, values.subarray(i * entry, (i + 1) * entry))) break;
+    // Straight into the dump buffer: `entry` is the whole per-CPU value (see lookupPercpu).
+    if (!lookup(map, key, values.subarray(i * entry, (i + 1) * entry))) break;
     count++;
   }
   return { count, values, stride, cpus };

@@ -3,7 +3,7 @@
  * (bpf/biolatency.bpf.c).
  */
 import { struct, offsetOf } from '../bpf/layout';
-import { deleteKey, dumpHash, dumpPercpuArray, hashKeys, lookupPercpu, mmapArray, pidAlive, readProcMap, cstr, u64, numPossibleCpus, percpuStride } from '../bpf/maps';
+import { deleteKey, dumpHash, dumpPercpuArray, hashKeys, lookupPercpu, mmapArray, pidAlive, readProcMap, cstr, u64 } from '../bpf/maps';
 import { decodeHist, emptyHist, HIST_LAYOUT, Hist, trimHist } from '../model/hist';
 import { BlockNames, devString } from '../procfs/disks';
 import type { ProbeSpec } from './types';
@@ -193,7 +193,6 @@ export const biolatency: ProbeSpec<BiolatencyRaw> = {
     const zeroKey = Buffer.alloc(4);
     const queued = opts.bioQueued === true;
     const names = new BlockNames();
-    const percpuBuf = Buffer.alloc(percpuStride(diskMap.valueSize) * numPossibleCpus());
     const bytesOff = offsetOf(BIOLAT_DISK, 'bytes');
     const diskKeyOff = offsetOf(BIOLAT_DISK_SLOT, 'key');
     const procOff = offsetOf(BIOLAT_PROC_SLOT, 'p');
@@ -210,7 +209,6 @@ export const biolatency: ProbeSpec<BiolatencyRaw> = {
     let diskClaims = -1;
     let lastBatchClaims = -1;
     let diskSlotsUsed: number[] = [];
-    const diskSlotBuf = diskSlotMap && Buffer.alloc(percpuStride(diskSlotMap.valueSize) * numPossibleCpus());
     return {
       read(): BiolatencyRaw {
         // One disk+direction's counters are spread over CPUs, over disk_slots (each CPU's copy
@@ -245,12 +243,12 @@ export const biolatency: ProbeSpec<BiolatencyRaw> = {
           } else {
             for (const i of diskSlotsUsed) {
               slotKey.writeUInt32LE(i, 0);
-              for (const v of lookupPercpu(diskSlotMap, slotKey, diskSlotBuf!) ?? []) addCpu(v, 0);
+              for (const v of lookupPercpu(diskSlotMap, slotKey) ?? []) addCpu(v, 0);
             }
           }
         }
         for (const key of hashKeys(diskMap)) {
-          const cpus = lookupPercpu(diskMap, key, percpuBuf);
+          const cpus = lookupPercpu(diskMap, key);
           if (!cpus) continue;
           for (const v of cpus) add(key.readUInt32LE(0), key.readUInt32LE(4), v, 0);
         }

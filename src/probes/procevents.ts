@@ -8,7 +8,7 @@
  * or after EXIT_HOLD_MS with the CPU time read at exit.
  */
 import { struct, offsetOf } from '../bpf/layout';
-import { lookupPercpu, numPossibleCpus, percpuStride, u64 } from '../bpf/maps';
+import { lookupPercpu, u64 } from '../bpf/maps';
 import { bpf, lastErrno, registerRingCallback, strerror, Ptr } from '../bpf/libbpf';
 import { RingReader } from '../bpf/ring';
 import type { ProbeSpec } from './types';
@@ -358,7 +358,6 @@ export const procevents: ProbeSpec<ProceventsRaw> = {
     const ringMap = obj.map('pe_ring');
     const statsMap = obj.map('pe_stats');
     const zeroKey = Buffer.alloc(4);
-    const statsBuf = Buffer.alloc(percpuStride(PE_STATS.size) * numPossibleCpus());
     const execInfo = new Map<number, ExecInfo>();
     // Exits waiting for their free record, by pid, oldest first (Map keeps insertion order).
     const held = new Map<number, { ev: ProcEvent; until: number }>();
@@ -514,7 +513,7 @@ export const procevents: ProbeSpec<ProceventsRaw> = {
         pending = [];
         const counts: ProceventsCounts = { fork: 0, exec: 0, exit: 0, freed: 0, threadFork: 0, threadExit: 0, exitingFull: 0 };
         const lostByKind = { fork: 0, exec: 0, exit: 0, freed: 0 };
-        for (const cpu of lookupPercpu(statsMap, zeroKey, statsBuf) ?? []) {
+        for (const cpu of lookupPercpu(statsMap, zeroKey) ?? []) {
           for (let k = 0; k < PE_KINDS.length; k++) {
             counts[PE_KINDS[k]] += u64(cpu, S.events + k * 8);
             lostByKind[PE_KINDS[k]] += u64(cpu, S.lost + k * 8);
@@ -534,7 +533,7 @@ export const procevents: ProbeSpec<ProceventsRaw> = {
         variant.name === 'tracepoint'
           ? undefined
           : (): number | null => {
-              const cpus = lookupPercpu(statsMap, zeroKey, statsBuf);
+              const cpus = lookupPercpu(statsMap, zeroKey);
               if (!cpus) return null;
               let n = 0;
               for (const cpu of cpus) n += u64(cpu, S.events + FORK_KIND * 8);

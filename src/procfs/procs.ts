@@ -15,6 +15,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import { isUtf8 } from 'node:buffer';
+import { parseNumbers } from './system';
 
 /** One process as read from /proc in one tick: cumulative counters, JSON-serializable. */
 export interface ProcRaw {
@@ -240,8 +241,9 @@ export function parseStatusUid(text: string): number {
 
 /** Parses the first number of /proc/uptime: seconds since boot. */
 export function parseUptime(buf: Buffer, len = buf.length): number {
-  return parseFloat(buf.toString('latin1', 0, len)) || 0;
+  return parseNumbers(buf, 0, len, uptimeOut, 1) === 1 ? uptimeOut[0] : 0;
 }
+const uptimeOut = [0];
 
 // ---- clock tick rate and page size ------------------------------------------------------------
 

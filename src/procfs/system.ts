@@ -24,12 +24,7 @@ export interface SystemRaw {
   ncpu: number;
 }
 
-/** Parses the first "cpu " line of /proc/stat. */
-export function parseCpuLine(text: string): CpuTimes {
-  const line = text.split('\n').find((l) => l.startsWith('cpu ')) ?? 'cpu 0 0 0 0 0 0 0 0';
-  const v = line.trim().split(/\s+/).slice(1).map(Number);
-  return { user: v[0] || 0, nice: v[1] || 0, system: v[2] || 0, idle: v[3] || 0, iowait: v[4] || 0, irq: v[5] || 0, softirq: v[6] || 0, steal: v[7] || 0 };
-}
+const NO_CPU: CpuTimes = { user: 0, nice: 0, system: 0, idle: 0, iowait: 0, irq: 0, softirq: 0, steal: 0 };
 
 // The files are read every tick: kept open and re-read from offset 0 (one syscall each), and
 // parsed from the bytes read: at one tick a second, decoding them to a string and splitting it
@@ -118,9 +113,8 @@ export function readSystem(uptime?: number): SystemRaw {
     uptimeS = n > 0 && parseNumbers(readBuf, 0, n, nums, 1) === 1 ? nums[0] : os.uptime();
   }
   n = readHead('/proc/stat');
-  // The first line is the sum over CPUs (parseCpuLine, the text parser, is the fallback for a
-  // file that does not start with it).
-  const cpu = (n > 0 && parseCpuBytes(readBuf, n)) || parseCpuLine(n > 0 ? readBuf.toString('latin1', 0, n) : '');
+  // The first line is the sum over CPUs.
+  const cpu = (n > 0 && parseCpuBytes(readBuf, n)) || { ...NO_CPU };
   // CPUs counted once from the per-CPU lines (os.cpus() reads /proc/cpuinfo on every call).
   if (!ncpu) ncpu = countCpus();
   // Kept open like the others (os.loadavg() opens /proc/loadavg on every call).

@@ -6,7 +6,7 @@
  */
 import { bpf, lastErrno, registerRingCallback, strerror, Ptr } from '../bpf/libbpf';
 import type { BpfObject, MapInfo } from '../bpf/object';
-import { lookupPercpu, numPossibleCpus, percpuStride, u64 } from '../bpf/maps';
+import { lookupPercpu, u64 } from '../bpf/maps';
 import { offsetOf } from '../bpf/layout';
 import { TRACER_LIVE, TR_STATS } from './layouts';
 
@@ -31,7 +31,6 @@ export class EventRing<E> {
   private closed = false;
   private readonly stats: MapInfo;
   private readonly live: MapInfo;
-  private readonly statsBuf: Buffer;
   private readonly zeroKey = Buffer.alloc(4);
 
   /** `decode` turns a record into an event (null: not decodable); `ringMap` is the ring's name. */
@@ -39,7 +38,6 @@ export class EventRing<E> {
     const ring = obj.map(ringMap);
     this.stats = obj.map('tr_stats');
     this.live = obj.map('tr_live');
-    this.statsBuf = Buffer.alloc(percpuStride(TR_STATS.size) * numPossibleCpus());
     this.cb = registerRingCallback((d) => {
       if (this.budget <= 0) return -1;
       this.budget--;
@@ -77,7 +75,7 @@ export class EventRing<E> {
   counters(): TracerCounters {
     const c: TracerCounters = { made: 0, lost: 0, noSlot: 0, undecodable: this.undecodable };
     if (this.closed) return c;
-    for (const cpu of lookupPercpu(this.stats, this.zeroKey, this.statsBuf) ?? []) {
+    for (const cpu of lookupPercpu(this.stats, this.zeroKey) ?? []) {
       c.made += u64(cpu, offsetOf(TR_STATS, 'events'));
       c.lost += u64(cpu, offsetOf(TR_STATS, 'lost'));
       c.noSlot += u64(cpu, offsetOf(TR_STATS, 'no_slot'));

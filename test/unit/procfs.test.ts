@@ -13,7 +13,7 @@ import { clockInfo, decodeRaw, encodeRaw, parseCgroup, parseCmdline, parseScheds
 import { parsePasswd, UserNames } from '../../src/procfs/users';
 import { buildProcs } from '../../src/model/procs';
 import { openFiles } from '../helpers/fds';
-import { parseCpuBytes, parseCpuLine, parseNumbers, readSystem, selfRssBytes } from '../../src/procfs/system';
+import { parseCpuBytes, parseNumbers, readSystem, selfRssBytes } from '../../src/procfs/system';
 
 const B = (s: string | number[]) => (typeof s === 'string' ? Buffer.from(s, 'latin1') : Buffer.from(s));
 
@@ -678,9 +678,11 @@ test('fake /proc: an unchanged process-fork count reuses the last listing, a cha
   }
 });
 
-test('parseCpuBytes: the first line of /proc/stat read as bytes gives what the text parser gives', () => {
+test('parseCpuBytes: the first line of /proc/stat read as bytes gives what the text gives', () => {
   const real = fs.readFileSync('/proc/stat');
-  assert.deepEqual(parseCpuBytes(real, real.length), parseCpuLine(real.toString('latin1')));
+  // The same line read as text: "cpu" and then the fields of proc(5) in order.
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = real.toString('latin1').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  assert.deepEqual(parseCpuBytes(real, real.length), { user, nice, system, idle, iowait, irq, softirq, steal });
   const line = Buffer.from('cpu  153863 79 55768 3106780 3766 0 618 60 0 0\ncpu0 1 2 3 4\n');
   assert.deepEqual(parseCpuBytes(line, line.length), { user: 153863, nice: 79, system: 55768, idle: 3106780, iowait: 3766, irq: 0, softirq: 618, steal: 60 });
   // Old kernels print fewer fields: the missing ones are 0. Only a read cut short keeps them out.
