@@ -294,7 +294,9 @@ export const biolatency: ProbeSpec<BiolatencyRaw> = {
             deleteKey(procOwnerMap!, slotKey);
           }
         }
-        const { size } = readProcMap(procMap, decode);
+        // Not memoized: decode adds into byPid, so every entry must be decoded every read (an
+        // unchanged entry handed back from the last read would leave its counts out).
+        const { size } = readProcMap(procMap, decode, false);
         const procs = [...byPid.values()];
         for (const p of procs) p.hist = trimHist(p.hist);
         return {
