@@ -316,7 +316,7 @@ test('biolatency (tp_btf): with one-entry slot arrays, colliding requests, disks
   }
 });
 
-test('biolatency: a process counted in the per-process hash keeps its counts over reads in which they did not change', { skip: skip ?? false }, async () => {
+test('biolatency (tp_btf): a process counted in the per-process hash keeps its counts over reads in which they did not change', { skip: skip ?? false }, async () => {
   // The hash holds processes whose slot another owns. Its reader adds each entry into the
   // process's totals, so an entry must be decoded at every read, changed or not: a cached,
   // unchanged entry left out would make the process vanish, then count its whole total again.
