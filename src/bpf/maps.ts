@@ -323,10 +323,9 @@ const procMapCache = new Map<number, Map<number, { raw: Buffer; value: unknown }
  * removing them keeps the map bounded. Returns the decoded entries and the map's occupancy.
  * An entry whose bytes did not change since the last read (most processes, most ticks) is not
  * decoded again: the previous object is returned, so callers must not modify what they get.
- * With `memo` false every entry is decoded every read (a decoder that adds into its caller's
- * totals must see them all).
+ * `decode` must only read the bytes (what it returns may be handed back at later reads).
  */
-export function readProcMap<T>(map: MapInfo, decode: (pid: number, values: Buffer, off: number) => T, memo = true): { procs: T[]; size: number } {
+export function readProcMap<T>(map: MapInfo, decode: (pid: number, values: Buffer, off: number) => T): { procs: T[]; size: number } {
   const d = dumpHash(map);
   const procs: T[] = [];
   const gone: Buffer[] = [];
@@ -335,7 +334,7 @@ export function readProcMap<T>(map: MapInfo, decode: (pid: number, values: Buffe
   for (let i = 0; i < d.count; i++) {
     const pid = d.keys.readUInt32LE(i * d.keySize);
     const off = i * d.valueSize;
-    let c = memo ? prev.get(pid) : undefined;
+    let c = prev.get(pid);
     // Compared in place: a view of the bytes per entry would be an object per process a tick.
     if (!c || d.values.compare(c.raw, 0, d.valueSize, off, off + d.valueSize) !== 0) {
       c = { raw: Buffer.from(d.values.subarray(off, off + d.valueSize)), value: decode(pid, d.values, off) };

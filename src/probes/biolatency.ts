@@ -263,12 +263,15 @@ export const biolatency: ProbeSpec<BiolatencyRaw> = {
         // A process's counters are in its slot of proc_slots, in the hash `procs` (its slot was
         // owned by another), or in both (it got the slot later): summed by pid.
         const byPid = new Map<number, BiolatencyProcRaw>();
-        const decode = (pid: number, v: Buffer, off: number): BiolatencyProcRaw => {
+        const totalOf = (pid: number, comm: () => string): BiolatencyProcRaw => {
           let p = byPid.get(pid);
-          if (!p) byPid.set(pid, (p = { pid, comm: cstr(v, off + commOff, 16), hist: emptyHist(), bytes: 0 }));
+          if (!p) byPid.set(pid, (p = { pid, comm: comm(), hist: emptyHist(), bytes: 0 }));
+          return p;
+        };
+        const decode = (pid: number, v: Buffer, off: number): void => {
+          const p = totalOf(pid, () => cstr(v, off + commOff, 16));
           decodeHist(v, off, p.hist);
           p.bytes += u64(v, off + procBytesOff);
-          return p;
         };
         let slotsUsed = 0;
         if (procSlots) {
@@ -294,9 +297,17 @@ export const biolatency: ProbeSpec<BiolatencyRaw> = {
             deleteKey(procOwnerMap!, slotKey);
           }
         }
-        // Not memoized: decode adds into byPid, so every entry must be decoded every read (an
-        // unchanged entry handed back from the last read would leave its counts out).
-        const { size } = readProcMap(procMap, decode, false);
+        // The hash's entries are read on their own and then added: readProcMap hands back an
+        // unchanged entry's reading from the last tick without decoding it again.
+        const hashed = readProcMap(procMap, (pid, v, off): BiolatencyProcRaw => ({ pid, comm: cstr(v, off + commOff, 16), hist: decodeHist(v, off), bytes: u64(v, off + procBytesOff) }));
+        for (const h of hashed.procs) {
+          const p = totalOf(h.pid, () => h.comm);
+          p.hist.count += h.hist.count;
+          p.hist.sumNs += h.hist.sumNs;
+          for (let i = 0; i < h.hist.slots.length; i++) p.hist.slots[i] += h.hist.slots[i];
+          p.bytes += h.bytes;
+        }
+        const size = hashed.size;
         const procs = [...byPid.values()];
         for (const p of procs) p.hist = trimHist(p.hist);
         return {

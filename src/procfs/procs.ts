@@ -15,7 +15,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import { isUtf8 } from 'node:buffer';
-import { parseNumbers } from './system';
+import { parseUptime } from './system';
 
 /** One process as read from /proc in one tick: cumulative counters, JSON-serializable. */
 export interface ProcRaw {
@@ -239,11 +239,6 @@ export function parseStatusUid(text: string): number {
   return m ? Number(m[1]) : -1;
 }
 
-/** Parses the first number of /proc/uptime: seconds since boot. */
-export function parseUptime(buf: Buffer, len = buf.length): number {
-  return parseNumbers(buf, 0, len, uptimeOut, 1) === 1 ? uptimeOut[0] : 0;
-}
-const uptimeOut = [0];
 
 // ---- clock tick rate and page size ------------------------------------------------------------
 

@@ -76,6 +76,11 @@ export function parseNumbers(buf: Buffer, from: number, len: number, out: number
 
 const nums = [0, 0, 0, 0, 0, 0, 0, 0];
 
+/** Parses the first number of /proc/uptime: seconds since boot (0 when there is none). */
+export function parseUptime(buf: Buffer, len = buf.length): number {
+  return parseNumbers(buf, 0, len, nums, 1) === 1 ? nums[0] : 0;
+}
+
 /** The "cpu " line at the start of /proc/stat's bytes, or null when they do not start with it. */
 export function parseCpuBytes(buf: Buffer, len: number): CpuTimes | null {
   if (len < 4 || buf[0] !== 0x63 || buf[1] !== 0x70 || buf[2] !== 0x75 || buf[3] !== 0x20) return null;
@@ -110,7 +115,7 @@ export function readSystem(uptime?: number): SystemRaw {
   let n: number;
   if (!uptimeS) {
     n = readHead('/proc/uptime');
-    uptimeS = n > 0 && parseNumbers(readBuf, 0, n, nums, 1) === 1 ? nums[0] : os.uptime();
+    uptimeS = (n > 0 && parseUptime(readBuf, n)) || os.uptime();
   }
   n = readHead('/proc/stat');
   // The first line is the sum over CPUs.
