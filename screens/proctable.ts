@@ -97,13 +97,15 @@ export function visibleColumns(width: number): Column[] {
  */
 interface RowMemo {
   layout: string;
+  reads: (keyof ProcRow)[]; // the fields the layout's columns read, in column order
   rows: Map<number, { from: unknown[]; line: string }>;
 }
-const memo: RowMemo = { layout: '', rows: new Map() };
+const memo: RowMemo = { layout: '', reads: [], rows: new Map() };
 
 /** Drops what procTableLines remembers (tests: a fresh start). */
 export function forgetRowLines(): void {
   memo.layout = '';
+  memo.reads = [];
   memo.rows = new Map();
 }
 
@@ -120,8 +122,12 @@ export function procTableLines(rows: readonly DisplayRow[], sort: SortState, sel
   const head = cols.map((c) => pad(title(c), w(c), c.right)).join(' ');
   const out = [ctx.color ? `{bold}{underline}${pad(head, ctx.width)}{/underline}{/bold}` : pad(head, ctx.width)];
   const layout = `${cols.map((c) => c.id).join(',')}/${cmdW}`;
-  if (layout !== memo.layout) forgetRowLines();
+  if (layout !== memo.layout) {
+    forgetRowLines();
+    memo.reads = cols.flatMap((c) => c.reads);
+  }
   memo.layout = layout;
+  const reads = memo.reads;
   const was = memo.rows;
   const kept = new Map<number, { from: unknown[]; line: string }>();
   const end = Math.min(rows.length, offset + Math.max(0, ctx.height - 1));
@@ -131,12 +137,12 @@ export function procTableLines(rows: readonly DisplayRow[], sort: SortState, sel
     // Group rows (cgroups) are few and not kept.
     const m = d.group ? undefined : was.get(r.pid);
     let line: string;
-    if (m && sameFrom(m.from, cols, r, d.prefix)) {
+    if (m && sameFrom(m.from, reads, r, d.prefix)) {
       line = m.line;
       kept.set(r.pid, m);
     } else {
       line = cols.map((c) => cell(c.id === 'command' ? d.prefix + c.text(r) : c.text(r), w(c), c.right)).join(' ');
-      if (!d.group) kept.set(r.pid, { from: fromOf(cols, r, d.prefix), line });
+      if (!d.group) kept.set(r.pid, { from: fromOf(reads, r, d.prefix), line });
     }
     if (i === selected) line = `{inverse}${line}{/inverse}`;
     else if (r.exited) line = ctx.color ? `{gray-fg}${line}{/gray-fg}` : `{underline}${line}{/underline}`;
@@ -147,18 +153,20 @@ export function procTableLines(rows: readonly DisplayRow[], sort: SortState, sel
 }
 
 // What a row's line is drawn from: the fields its columns read, then its user name (the passwd
-// file may change) and tree prefix.
-function fromOf(cols: readonly Column[], r: ProcRow, prefix: string): unknown[] {
-  const from: unknown[] = [];
-  for (const c of cols) for (const f of c.reads) from.push(r[f]);
-  from.push(r.uid === null ? null : userName(r.uid), prefix);
+// file may change) and tree prefix. Indexed loops: this runs for every row on screen every tick,
+// mostly in V8's baseline tiers, where for-of allocates an iterator result per step.
+function fromOf(reads: readonly (keyof ProcRow)[], r: ProcRow, prefix: string): unknown[] {
+  const from: unknown[] = new Array(reads.length + 2);
+  for (let k = 0; k < reads.length; k++) from[k] = r[reads[k]];
+  from[reads.length] = r.uid === null ? null : userName(r.uid);
+  from[reads.length + 1] = prefix;
   return from;
 }
 
-function sameFrom(from: readonly unknown[], cols: readonly Column[], r: ProcRow, prefix: string): boolean {
-  let k = 0;
-  for (const c of cols) for (const f of c.reads) if (from[k++] !== r[f]) return false;
-  return from[k] === (r.uid === null ? null : userName(r.uid)) && from[k + 1] === prefix;
+function sameFrom(from: readonly unknown[], reads: readonly (keyof ProcRow)[], r: ProcRow, prefix: string): boolean {
+  const n = reads.length;
+  for (let k = 0; k < n; k++) if (from[k] !== r[reads[k]]) return false;
+  return from[n] === (r.uid === null ? null : userName(r.uid)) && from[n + 1] === prefix;
 }
 
 /** The column under screen column `x` of the header (for mouse clicks), or null. */

@@ -267,9 +267,16 @@ export function rowPainted<T>(box: T): T {
     return coords;
   };
   el.render = function (this: ElementInternals): Coords | undefined {
+    // Hidden: what blessed's render does then, without its prerender event and content parse
+    // (a hidden full-screen page cost ~30 µs a tick). Shown again, the epoch has moved (the set
+    // of visible elements changed), so its next render is a full one.
+    if (this.hidden) {
+      delete this.lpos;
+      return undefined;
+    }
     const st = this._ptPaint;
     const screen = this.screen;
-    if (!st || this._ptFull || this.hidden || st.epoch !== screen._ptEpoch || this._ptContent !== this.content) return full.call(this);
+    if (!st || this._ptFull || st.epoch !== screen._ptEpoch || this._ptContent !== this.content) return full.call(this);
     this._emit('prerender');
     const coords = this._getCoords(true);
     if (!coords) return full.call(this);

@@ -38,12 +38,15 @@ export interface ProcSnap {
  * of its counters count. Without `prev` (or a zero interval) the rates are null.
  */
 export function buildProcs(cur: readonly ProcRaw[], prev: readonly ProcRaw[] | undefined, intervalMs: number, meta: ProcsMeta): ProcSnap[] {
+  // Indexed loops: run every tick over every process, mostly in V8's baseline tiers, where
+  // for-of allocates an iterator result per step.
   const before = new Map<number, ProcRaw>();
-  for (const q of prev ?? []) before.set(q.pid, q);
+  if (prev) for (let i = 0; i < prev.length; i++) before.set(prev[i].pid, prev[i]);
   const seconds = intervalMs / 1000;
   const rated = prev !== undefined && seconds > 0;
   const out: ProcSnap[] = [];
-  for (const p of cur) {
+  for (let i = 0; i < cur.length; i++) {
+    const p = cur[i];
     const q = before.get(p.pid);
     const same = q !== undefined && q.startTimeTicks === p.startTimeTicks;
     const ageS = Math.max(0, meta.uptimeS - p.startTimeTicks / meta.clkTck);

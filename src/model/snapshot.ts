@@ -140,9 +140,11 @@ function probeSnap<Raw, T>(cur: ProbeSample<Raw> | undefined, prev: ProbeSample<
 /** Run-queue latency deltas for one interval. */
 export function buildRunqlat(cur: RunqlatRaw, prev: RunqlatRaw | undefined, intervalMs: number): RunqlatSnap {
   const hist = diffHist(cur.hist, prev?.hist);
-  const prevProcs = new Map(prev?.procs.map((p) => [p.pid, p]));
+  const prevProcs = new Map<number, RunqlatRaw['procs'][number]>();
+  if (prev) for (let i = 0; i < prev.procs.length; i++) prevProcs.set(prev.procs[i].pid, prev.procs[i]);
   const procs: RunqlatProcSnap[] = [];
-  for (const p of cur.procs) {
+  for (let i = 0; i < cur.procs.length; i++) {
+    const p = cur.procs[i];
     const was = prevProcs.get(p.pid)?.hist;
     // Did not run in the interval (most processes on an idle machine): nothing to subtract.
     if (unmoved(p.hist, was)) continue;

@@ -404,9 +404,12 @@ export class ProcCache {
     } else {
       this.listingsReused++;
     }
+    // Indexed loops over the per-process lists here: this runs every tick, mostly in V8's
+    // baseline tiers, where for-of allocates an iterator result per step.
     const order: Entry[] = [];
     const multi: Entry[] = [];
-    for (const pid of pids) {
+    for (let i = 0; i < pids.length; i++) {
+      const pid = pids[i];
       let e = this.entries.get(pid);
       if (e && !this.update(e, tick)) {
         this.drop(e); // gone, or the pid now names another process: start afresh
@@ -420,7 +423,8 @@ export class ProcCache {
     }
 
     // A parent that exited leaves its children with a new ppid that a skipped stat read missed.
-    for (const e of order) {
+    for (let i = 0; i < order.length; i++) {
+      const e = order[i];
       if (e.statTick === tick || e.stat.ppid === 0 || this.entries.get(e.stat.ppid)?.seen === tick) continue;
       const start = e.stat.startTimeTicks;
       if (!this.readStat(e, tick) || e.stat.startTimeTicks !== start) e.seen = 0; // gone: dropped below
@@ -430,18 +434,19 @@ export class ProcCache {
     // every process is read in turn; what a skipped tick misses is counted at the next read.
     multi.sort((a, b) => a.schedTick - b.schedTick);
     let budget = this.maxThreadReads;
-    for (const e of multi) {
-      if (budget <= 0) break;
-      budget -= this.readThreads(e, tick);
+    for (let i = 0; i < multi.length && budget > 0; i++) {
+      budget -= this.readThreads(multi[i], tick);
     }
 
-    for (const e of order) {
+    for (let i = 0; i < order.length; i++) {
+      const e = order[i];
       if (e.seen !== tick || e.staticTick === tick) continue;
       if (!e.settled || tick <= e.recheckTick || (tick + e.pid) % STATIC_REFRESH_TICKS === 0) this.readStatic(e, uptimeS, tick);
     }
 
     const procs: ProcRaw[] = [];
-    for (const e of order) {
+    for (let i = 0; i < order.length; i++) {
+      const e = order[i];
       if (e.seen !== tick) continue;
       const s = e.stat;
       const p: ProcRaw = {
@@ -464,7 +469,9 @@ export class ProcCache {
       }
       procs.push(p);
     }
-    for (const e of this.entries.values()) if (e.seen !== tick) this.drop(e);
+    this.entries.forEach((e) => {
+      if (e.seen !== tick) this.drop(e);
+    });
     return { clkTck: this.clkTck, pageSize: this.pageSize, uptimeS, procs };
   }
 
