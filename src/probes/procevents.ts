@@ -55,7 +55,6 @@ export const PE_STATS = struct('pe_stats', [
 
 /** enum pe_kind (bpf/procevents.h), indexed by its value; 'freed' completes an 'exit'. */
 export const PE_KINDS = ['fork', 'exec', 'exit', 'freed'] as const;
-const FORK_KIND = PE_KINDS.indexOf('fork');
 
 /** pe_event.flags bits (bpf/procevents.h). */
 export const PE_F_ARGS_TRUNC = 1;
@@ -367,6 +366,23 @@ export const procevents: ProbeSpec<ProceventsRaw> = {
     let budget = 0;
     let wallOffset = monoToWallMs();
     let drainError: Error | undefined;
+    // The per-CPU counters summed (pe_stats); found is false when the map has no entry.
+    const readStats = () => {
+      const counts: ProceventsCounts = { fork: 0, exec: 0, exit: 0, freed: 0, threadFork: 0, threadExit: 0, exitingFull: 0 };
+      const lostByKind = { fork: 0, exec: 0, exit: 0, freed: 0 };
+      const cpus = lookupPercpu(statsMap, zeroKey);
+      for (const cpu of cpus ?? []) {
+        for (let k = 0; k < PE_KINDS.length; k++) {
+          counts[PE_KINDS[k]] += u64(cpu, S.events + k * 8);
+          lostByKind[PE_KINDS[k]] += u64(cpu, S.lost + k * 8);
+        }
+        counts.threadFork += u64(cpu, S.threadForks);
+        counts.threadExit += u64(cpu, S.threadExits);
+        counts.exitingFull += u64(cpu, S.exitingFull);
+      }
+      return { found: cpus !== null, counts, lostByKind };
+    };
+    let churnStats: ReturnType<typeof readStats> | undefined;
 
     const remember = (pid: number, info: ExecInfo) => {
       execInfo.delete(pid);
@@ -511,17 +527,9 @@ export const procevents: ProbeSpec<ProceventsRaw> = {
         if (drainError) throw drainError;
         const events = pending;
         pending = [];
-        const counts: ProceventsCounts = { fork: 0, exec: 0, exit: 0, freed: 0, threadFork: 0, threadExit: 0, exitingFull: 0 };
-        const lostByKind = { fork: 0, exec: 0, exit: 0, freed: 0 };
-        for (const cpu of lookupPercpu(statsMap, zeroKey) ?? []) {
-          for (let k = 0; k < PE_KINDS.length; k++) {
-            counts[PE_KINDS[k]] += u64(cpu, S.events + k * 8);
-            lostByKind[PE_KINDS[k]] += u64(cpu, S.lost + k * 8);
-          }
-          counts.threadFork += u64(cpu, S.threadForks);
-          counts.threadExit += u64(cpu, S.threadExits);
-          counts.exitingFull += u64(cpu, S.exitingFull);
-        }
+        // The counters as processChurn read them earlier in this tick, or read now.
+        const { counts, lostByKind } = churnStats ?? readStats();
+        churnStats = undefined;
         const lost = lostByKind.fork + lostByKind.exec + lostByKind.exit + lostByKind.freed;
         return { events, counts, lost, lostByKind, budgetDrops, cpuAtExit };
       },
@@ -533,11 +541,9 @@ export const procevents: ProbeSpec<ProceventsRaw> = {
         variant.name === 'tracepoint'
           ? undefined
           : (): number | null => {
-              const cpus = lookupPercpu(statsMap, zeroKey);
-              if (!cpus) return null;
-              let n = 0;
-              for (const cpu of cpus) n += u64(cpu, S.events + FORK_KIND * 8);
-              return n;
+              // Kept for this tick's read(): one lookup of the counters a tick, not two.
+              churnStats = readStats();
+              return churnStats.found ? churnStats.counts.fork : null;
             },
       close() {
         if (closed) return;
