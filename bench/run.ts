@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { children, holdProcesses, processCpuNs, processRss, run, runOk, sleep, which } from './lib/sys';
+import { children, holdProcesses, processCpuNs, processRss, run, runOk, sleep, start, which } from './lib/sys';
 import { heldBpf, listProgs, mapNames, dumpPercpu0, statsSysctl, setStatsSysctl } from './lib/bpf';
 import { BusyError, QuietOptions, QuietVerdict, RunWatch, waitQuiet } from './lib/quiet';
 import { calibrate, defaultDir, prepareFiles, removeFiles, WorkCtx, WORKLOADS } from './lib/workloads';
@@ -293,6 +293,9 @@ async function benchSelf(ctx: WorkCtx): Promise<void> {
   // what it costs after that. The warm-up's own cost is reported beside it.
   for (const ui of ['json', 'tui'] as const) {
     const { r, stop } = ui === 'tui' ? await withTui() : await withConfig(CONFIGS.find((c) => c.kind === 'probetop')!, { stats: true });
+    // The reference (bench/reference.ts): fixed work once a second, measured in the same windows.
+    const ref = start(process.execPath, ['--single-threaded', path.join(ROOT, 'dist/bench/reference.js')], 'ignore');
+    const refCpu = () => (ref.pid === undefined ? null : processCpuNs(ref.pid));
     const pid = r.pid!;
     const ids = [...r.programs().keys()];
     const bpfNs = async () => Object.values(await bpfNsByProbe(ids)).reduce((a, b) => a + b, 0);
@@ -310,6 +313,7 @@ async function benchSelf(ctx: WorkCtx): Promise<void> {
           // New processes are read in full once and their code paths compiled: not the steady state.
           if (extra > 0) await sleep(opts.selfSettle * 1000);
           const cpu0 = processCpuNs(pid) ?? 0;
+          const ref0 = refCpu();
           const bpf0 = await bpfNs();
           const w0 = process.hrtime.bigint();
           let rssMax = 0;
@@ -319,6 +323,7 @@ async function benchSelf(ctx: WorkCtx): Promise<void> {
             await sleep(Math.min(1000, Math.max(0, end - Date.now())));
           }
           const cpu1 = processCpuNs(pid) ?? 0;
+          const ref1 = refCpu();
           const bpf1 = await bpfNs();
           const wallNs = Number(process.hrtime.bigint() - w0);
           const mem = processRss(pid);
@@ -332,16 +337,18 @@ async function benchSelf(ctx: WorkCtx): Promise<void> {
             warmupCpuPct,
             userCpuPct: ((cpu1 - cpu0) / wallNs) * 100,
             bpfCpuPct: ((bpf1 - bpf0) / wallNs) * 100,
+            referenceCpuPct: ref0 !== null && ref1 !== null ? ((ref1 - ref0) / wallNs) * 100 : undefined,
             rssMaxBytes: rssMax,
             hwmBytes: mem?.hwm ?? 0,
           };
           return { value: v, stop: release };
         });
         results.self.push({ ...value, ...guard });
-        log(`${label}: user ${value.userCpuPct.toFixed(2)}% + BPF ${value.bpfCpuPct.toFixed(2)}% of a core, RSS max ${(value.rssMaxBytes / 1e6).toFixed(0)} MB`);
+        log(`${label}: user ${value.userCpuPct.toFixed(2)}% + BPF ${value.bpfCpuPct.toFixed(2)}% of a core, RSS max ${(value.rssMaxBytes / 1e6).toFixed(0)} MB; reference ${value.referenceCpuPct?.toFixed(2) ?? '-'}%`);
         save();
       }
     } finally {
+      ref.kill('SIGTERM');
       await stop();
     }
   }

@@ -273,11 +273,17 @@ export function renderReport(r: Results): string {
     out.push("### 3. probetop's own cost at 1 s refresh (headless `--json -i 1000 > /dev/null`, and the full-screen UI in tmux at 160x48)", '');
     out.push(
       table(
-        ['mode', 'scenario', 'window', 'user space (% of a core)', 'BPF (% of a core)', 'total', 'RSS max', 'VmHWM', 'conditions'],
-        r.self.map((s) => [s.ui === 'tui' ? 'full-screen UI' : 'headless --json', s.scenario, `${f0(s.seconds)} s`, f2(s.userCpuPct), f2(s.bpfCpuPct), f2(s.userCpuPct + s.bpfCpuPct), mb(s.rssMaxBytes), mb(s.hwmBytes), isBusy(s) ? 'busy' : 'quiet']),
+        ['mode', 'scenario', 'window', 'user space (% of a core)', 'BPF (% of a core)', 'total', 'reference (% of a core)', 'RSS max', 'VmHWM', 'conditions'],
+        r.self.map((s) => [s.ui === 'tui' ? 'full-screen UI' : 'headless --json', s.scenario, `${f0(s.seconds)} s`, f2(s.userCpuPct), f2(s.bpfCpuPct), f2(s.userCpuPct + s.bpfCpuPct), s.referenceCpuPct === undefined ? '-' : f2(s.referenceCpuPct), mb(s.rssMaxBytes), mb(s.hwmBytes), isBusy(s) ? 'busy' : 'quiet']),
       ),
       '',
     );
+    if (r.self.some((s) => s.referenceCpuPct !== undefined)) {
+      out.push(
+        'Reference: `dist/bench/reference.js` (bench/reference.ts), the same fixed work once a second, run beside probetop in the same windows. It says how fast the machine ran in each window (the host\'s load is not visible from the guest): compare a probetop number with another run\'s together with the two references.',
+        '',
+      );
+    }
     const warm = ['json', 'tui'].map((ui) => r.self!.find((s) => (s.ui ?? 'json') === ui && s.warmupCpuPct !== undefined)).filter((s): s is NonNullable<typeof s> => !!s);
     if (warm.length) {
       out.push(

@@ -55,6 +55,7 @@ export interface SelfRun extends Guard {
   warmupCpuPct?: number; // its CPU over that warm-up, % of one core
   userCpuPct: number; // probetop's process (all threads), % of one core
   bpfCpuPct: number; // probetop's BPF programs, % of one core
+  referenceCpuPct?: number; // bench/reference.ts (fixed work once a second) in the same window, % of one core
   rssMaxBytes: number; // highest VmRSS sampled in the window
   hwmBytes: number; // VmHWM at the end
 }
