@@ -1,12 +1,12 @@
 /**
  * The reference beside benchmark 3: a node process that does the same fixed work once a second,
  * run in the same windows as the probetop process measured. Its CPU says how fast the machine is
- * in that window: the same code measures 0.45-0.61% of a core from run to run with the guest
- * quiet by every check (bench/lib/quiet.ts), because the host's load (other guests on the same
- * caches and memory) is not visible from inside. A probetop number next to a reference number is
- * comparable with another run's pair; alone it is not.
+ * in that window: the same probetop code has measured 0.39-0.61% of a core from run to run with
+ * the guest quiet by every check (bench/lib/quiet.ts), because the host's load (other guests on
+ * the same caches and memory) is not visible from inside. A probetop number next to a reference
+ * number is comparable with another run's pair; alone it is not.
  *
- * The work is shaped like a tick of probetop, at about its size: a few /proc files read, a few
+ * The work is shaped like a tick of probetop, at about its size: a few /proc files read, several
  * hundred small objects built, sorted and formatted into lines, and a walk over memory that the
  * rest of the second has pushed out of the caches. It is fixed: nothing in it depends on the
  * machine's state, so its CPU time changes only with how fast the machine runs it.
