@@ -9,6 +9,7 @@ import v8 from 'node:v8';
 import { PROBE_NAMES, PROBES } from './probes';
 import { BPF_DIR, unsafeObjectReason } from './probes/load';
 import { parseListen } from './headless';
+import { bpf } from './bpf/libbpf';
 
 /** Exit code for invalid command-line input. */
 export const EXIT_USAGE = 2;
@@ -262,6 +263,30 @@ export function singleThreadedGc(execArgv: readonly string[] = process.execArgv,
   return [...execArgv, ...nodeOptions.split(/\s+/)].some((a) => a === '--single-threaded' || a === '--single-threaded-gc');
 }
 
+let hungUp = false;
+/**
+ * The terminal went away under probetop (a hang-up: the ssh connection dropped, the window or
+ * tmux pane closed): writes to it fail with EIO. The mode running stops as on SIGHUP (exit 129;
+ * it releases every probe), with stdio pointed at /dev/null first: its restore of the terminal
+ * then writes nowhere instead of failing again, and node's exit skips restoring the modes of a
+ * terminal that is gone. (Node 20 checks that this succeeds: with the terminal gone it fails with
+ * EIO and node aborts, "ResetStdio ... Assertion failed"; a descriptor reopened since start-up
+ * is left alone.)
+ */
+function terminalGone(): void {
+  if (hungUp) return;
+  hungUp = true;
+  try {
+    const fd = fs.openSync('/dev/null', 'r+');
+    for (const target of [0, 1, 2]) bpf.dup2(fd, target);
+    fs.closeSync(fd);
+  } catch {
+    /* no libc binding: the exit may still abort, the probes are released either way */
+  }
+  if (process.listenerCount('SIGHUP') > 0) process.emit('SIGHUP', 'SIGHUP');
+  else process.exit(129);
+}
+
 if (require.main === module) {
   v8.setFlagsFromString(V8_FLAGS);
   if (singleThreadedGc()) v8.setFlagsFromString(V8_FLAGS_SINGLE_THREADED_GC);
@@ -270,6 +295,7 @@ if (require.main === module) {
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
     if (process.stdout.listenerCount('error') > 1) return;
     if (e.code === 'EPIPE') process.exit(0);
+    if (e.code === 'EIO' && process.stdout.isTTY) return terminalGone();
     throw e; // as without this listener: the exit path of the mode running (app.ts: uncaughtException)
   });
   main(process.argv).then(

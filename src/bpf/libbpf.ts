@@ -72,6 +72,7 @@ export interface Libbpf {
   mmap(addr: null, len: number, prot: number, flags: number, fd: number, off: number): Ptr;
   munmap(addr: Ptr, len: number): number;
   close(fd: number): number;
+  dup2(oldfd: number, newfd: number): number;
   malloc_trim(pad: number): number;
 }
 
@@ -112,12 +113,13 @@ const DECLS: Record<keyof Libbpf, string> = {
   ring_buffer__free: 'void ring_buffer__free(void *rb)',
   vsnprintf: 'int vsnprintf(void *buf, size_t size, void *fmt, void *ap)',
   close: 'int close(int fd)',
+  dup2: 'int dup2(int oldfd, int newfd)',
   malloc_trim: 'int malloc_trim(size_t pad)',
   mmap: 'void *mmap(void *addr, size_t len, int prot, int flags, int fd, long off)',
   munmap: 'int munmap(void *addr, size_t len)',
 };
 
-const LIBC_FUNCS = new Set<keyof Libbpf>(['vsnprintf', 'close', 'malloc_trim', 'mmap', 'munmap']);
+const LIBC_FUNCS = new Set<keyof Libbpf>(['vsnprintf', 'close', 'dup2', 'malloc_trim', 'mmap', 'munmap']);
 const bound: Partial<Record<keyof Libbpf, Fn>> = {};
 
 /** The bound libbpf functions; throws a readable error when libbpf.so.1 is missing. */

@@ -41,6 +41,26 @@ for (const [what, faultName, code, message] of [
   });
 }
 
+test('the terminal goes away (its pane closed, as when ssh drops): exit 129 as on a hang-up, no crash, every probe detached', { skip: skip ?? false }, async () => {
+  const marks = idMarks();
+  const errFile = path.join(os.tmpdir(), `probetop-hangup-${process.pid}.err`);
+  fs.rmSync(errFile, { force: true });
+  // The shell ignores the hang-up so that it outlives probetop and records its exit code; its
+  // stderr (and so probetop's) goes to a file, the terminal being gone.
+  const app = new TmuxApp([], 100, 30, [`trap "" HUP; exec 2>${errFile};`]);
+  try {
+    await app.waitFor(/Run-queue latency/);
+    app.kill();
+    assert.equal(await app.exitCode(), 129);
+    const err = fs.readFileSync(errFile, 'utf8');
+    assert.doesNotMatch(err, /Assertion failed|EIO/, err.slice(0, 2000));
+  } finally {
+    app.kill();
+    fs.rmSync(errFile, { force: true });
+  }
+  await clean(marks);
+});
+
 test('a probe whose reads fail becomes unavailable; the others keep updating', { skip: skip ?? false }, async () => {
   const app = new TmuxApp(['--interval', '300'], 120, 34, ['PROBETOP_FAULT=read:runqlat']);
   try {
