@@ -267,9 +267,9 @@ let hungUp = false;
 /**
  * The terminal went away under probetop (a hang-up: the ssh connection dropped, the window or
  * tmux pane closed): writes to it fail with EIO. The mode running stops as on SIGHUP (exit 129;
- * it releases every probe), with stdio pointed at /dev/null first: its restore of the terminal
- * then writes nowhere instead of failing again, and node's exit skips restoring the modes of a
- * terminal that is gone. (Node 20 checks that this succeeds: with the terminal gone it fails with
+ * it releases every probe), with the standard descriptors that were the terminal pointed at
+ * /dev/null first: its restore of the terminal then writes nowhere instead of failing again, and
+ * node's exit skips restoring the modes of a terminal that is gone. (Node 20 checks that this succeeds: with the terminal gone it fails with
  * EIO and node aborts, "ResetStdio ... Assertion failed"; a descriptor reopened since start-up
  * is left alone.)
  */
@@ -278,7 +278,18 @@ function terminalGone(): void {
   hungUp = true;
   try {
     const fd = fs.openSync('/dev/null', 'r+');
-    for (const target of [0, 1, 2]) bpf.dup2(fd, target);
+    // Only the terminal's (the file stdout is; isatty() is false once it has hung up): a stderr
+    // sent to a file keeps what the shutdown writes.
+    const term = fs.fstatSync(1);
+    for (const target of [0, 1, 2]) {
+      let st: fs.Stats | undefined;
+      try {
+        st = fs.fstatSync(target);
+      } catch {
+        continue; // closed
+      }
+      if (st.dev === term.dev && st.ino === term.ino) bpf.dup2(fd, target);
+    }
     fs.closeSync(fd);
   } catch {
     /* no libc binding: the exit may still abort, the probes are released either way */
