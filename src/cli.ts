@@ -269,9 +269,9 @@ let hungUp = false;
  * tmux pane closed): writes to it fail with EIO. The mode running stops as on SIGHUP (exit 129;
  * it releases every probe), with the standard descriptors that were the terminal pointed at
  * /dev/null first: its restore of the terminal then writes nowhere instead of failing again, and
- * node's exit skips restoring the modes of a terminal that is gone. (Node 20 checks that this succeeds: with the terminal gone it fails with
- * EIO and node aborts, "ResetStdio ... Assertion failed"; a descriptor reopened since start-up
- * is left alone.)
+ * node's exit skips restoring the modes of a terminal that is gone. (Node 20 checks that this
+ * succeeds: with the terminal gone it fails with EIO and node aborts, "ResetStdio ... Assertion
+ * failed"; a descriptor reopened since start-up is left alone.)
  */
 function terminalGone(): void {
   if (hungUp) return;
