@@ -41,7 +41,8 @@ export function probeStatusLines(input: ProbesViewInput, width: number): string[
     for (const h of probeHealth(input.snap)) out.push(`  ${h.name.padEnd(12)} ${h.bad ? c('red', h.text) : h.text}`);
   }
   const cost = input.snap?.cost;
-  out.push('', '{bold}Cost{/bold} (BPF run-time statistics, on while probetop runs)', '');
+  const window = cost?.bpfWindowMs ? `, over the last ${formatSeconds(cost.bpfWindowMs)}` : '';
+  out.push('', `{bold}Cost{/bold} (BPF run-time statistics, on while probetop runs${window})`, '');
   if (input.statsError) out.push(`  ${escapeText(input.statsError)}`);
   if (cost) {
     out.push(`  ${pad('PROBE / PROGRAM', 28)} ${pad('EVENTS/s', 10, true)} ${pad('ns/EVENT', 9, true)} ${pad('CPU', 7, true)}`);
@@ -57,6 +58,12 @@ export function probeStatusLines(input: ProbesViewInput, width: number): string[
   if (tail.length === 0) out.push('  (empty)');
   for (const l of tail) out.push(`  ${new Date(l.ts).toISOString().slice(11, 19)} ${l.level.padEnd(5)} ${escapeText(l.text).slice(0, Math.max(10, width - 20))}`);
   return out;
+}
+
+/** A span of a few seconds: "1 s", "4.9 s". */
+function formatSeconds(ms: number): string {
+  const s = ms / 1000;
+  return `${s >= 9.95 ? Math.round(s) : Number(s.toFixed(1))} s`;
 }
 
 /** Lost events, dropped updates and map fill of each running probe in the interval. */

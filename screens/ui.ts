@@ -71,6 +71,11 @@ export interface UiOptions {
   tracers?: { open(pid: number): TracerHandle };
   /** A line shown above everything (e.g. the /proc-only mode's explanation). */
   banner?: string | null;
+  /**
+   * Called with true when the probe-status view opens and false when it closes: its figures
+   * want BPF statistics read every tick, where the rest of the UI shows them over a few ticks.
+   */
+  liveStats?(on: boolean): void;
 }
 
 /** The tracers of one open process view. */
@@ -324,6 +329,7 @@ export class Ui {
 
   /** Switches view and redraws. */
   setMode(mode: Mode): void {
+    if ((mode === 'probes') !== (this.mode === 'probes')) this.opts.liveStats?.(mode === 'probes');
     this.mode = mode;
     this.pageTop = 0;
     this.draw();

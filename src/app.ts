@@ -93,6 +93,18 @@ export function procOnlyBanner(sampler: Sampler, byChoice: boolean): string | nu
 }
 
 /** Runs the TUI until the user quits; resolves with the exit code. */
+/** How often the full-screen UI reads the BPF statistics outside the probe-status view, ms. */
+export const UI_STATS_PERIOD_MS = 5000;
+
+/**
+ * Every how many ticks the full-screen UI reads the BPF statistics: every ~5 s (a syscall per
+ * program, 17 in all: a twentieth of its idle tick), and every tick while the probe-status
+ * view, which is about them, is open. The header shows the cost over the last reading's span.
+ */
+export function uiStatsPeriodTicks(intervalMs: number): number {
+  return Math.max(1, Math.round(UI_STATS_PERIOD_MS / intervalMs));
+}
+
 export function runApp(opts: AppOptions): Promise<number> {
   return new Promise((resolve) => {
     let logFd: number | undefined;
@@ -100,7 +112,8 @@ export function runApp(opts: AppOptions): Promise<number> {
     const writeLog = (l: LogLine) => {
       if (logFd !== undefined) fs.writeSync(logFd, `${new Date(l.ts).toISOString()} libbpf ${l.level}: ${l.text}\n`);
     };
-    const sampler = new Sampler({ ...opts.probeOpts, onLog: writeLog, disable: opts.disable });
+    const statsPeriod = uiStatsPeriodTicks(opts.intervalMs);
+    const sampler = new Sampler({ ...opts.probeOpts, onLog: writeLog, disable: opts.disable, statsPeriodTicks: statsPeriod });
     let timer: NodeJS.Timeout | undefined;
     let ui: Ui | undefined;
     let done = false;
@@ -148,6 +161,7 @@ export function runApp(opts: AppOptions): Promise<number> {
         writeFolded: (pid, snaps) => writeFoldedFile(pid, snaps),
         tracers: { open: (pid) => openTracers(pid) },
         banner: procOnlyBanner(sampler, !!opts.noBpf),
+        liveStats: (on) => sampler.setStatsPeriod(on ? 1 : statsPeriod),
       });
       let prev: Sample = sampler.sample();
       ui.draw();

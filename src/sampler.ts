@@ -24,6 +24,12 @@ export interface SamplerOptions extends ProbeOptions {
   noStats?: boolean; // do not turn BPF run-time statistics on (benchmarks of throughput)
   /** Probes to load instead of the registry (tests inject broken ones). */
   registry?: Record<string, ProbeSpec<unknown>>;
+  /**
+   * BPF statistics are read every this many samples (default 1: every sample). One read is a
+   * syscall per program (17 with every probe loaded), a twentieth of the full-screen UI's idle
+   * tick; the samples between carry the last reading (Sample.bpfStatsMonoMs, bpfStatsBase).
+   */
+  statsPeriodTicks?: number;
 }
 
 /** What happened when one probe was loaded (for the probe-status view). */
@@ -32,6 +38,10 @@ export interface ProbeLoadInfo {
   variant?: string;
   reason?: string;
   attempts: Attempt[];
+}
+
+function statsPeriod(ticks: number | undefined): number {
+  return ticks !== undefined && Number.isInteger(ticks) && ticks >= 1 ? ticks : 1;
 }
 
 /** Every this many samples, free native memory goes back to the system (trimNativeHeap). */
@@ -48,11 +58,27 @@ export class Sampler {
   /** Why BPF statistics are off, or null when they are on. */
   statsError: string | null = 'not started';
   private procCache = new ProcCache();
+  private statsPeriod: number;
+  private statsDue = 0; // samples until the next reading of the BPF statistics
+  private statsLast: { monoMs: number; stats: Record<string, ProgStats[]> } | null = null;
+  private statsBase: { monoMs: number; stats: Record<string, ProgStats[]> } | null = null;
+  private lastMonoMs = -1; // the previous sample's monoMs
   private ranPrev: { counts: Map<number, number>; full: number } | null = null;
 
   constructor(private opts: SamplerOptions = {}) {
     this.features = detectFeatures();
     for (const d of opts.disable ?? []) this.disabled.add(d);
+    this.statsPeriod = statsPeriod(opts.statsPeriodTicks);
+  }
+
+  /**
+   * Reads the BPF statistics every `ticks` samples from now on (1: every sample, as the probe-
+   * status view wants). A shorter period takes effect at the next sample.
+   */
+  setStatsPeriod(ticks: number): void {
+    const p = statsPeriod(ticks);
+    if (p < this.statsPeriod) this.statsDue = 0;
+    this.statsPeriod = p;
   }
 
   private names(): ProbeName[] {
@@ -114,25 +140,43 @@ export class Sampler {
     sweepDead();
     const probes: ProbesRaw = {};
     for (const name of names) (probes as Record<string, ProbeSample<unknown>>)[name] = name === 'runqlat' && early ? early : this.readProbe(name);
-    const bpfStats: Record<string, ProgStats[]> = {};
-    if (this.statsError === null) {
-      for (const [name, p] of this.loaded) {
-        bpfStats[name] = p.programs().map((x) => progStats(x.name, x.fd)).filter((x): x is ProgStats => x !== null);
-      }
-    }
+    const monoMs = Number(process.hrtime.bigint() / 1000n) / 1000;
+    const stats = this.readStats(monoMs);
     // glibc keeps freed native memory (Buffers, koffi, libbpf's batch buffers, the kernel symbol
     // file read once) in its heap unless asked: ~17 MB under a fork storm. Asking costs ~0.35 ms.
     if (++this.ticks % TRIM_PERIOD_TICKS === 0) trimNativeHeap();
     const cpu = process.cpuUsage();
-    return {
+    const sample: Sample = {
       ts: Date.now(),
-      monoMs: Number(process.hrtime.bigint() / 1000n) / 1000,
+      monoMs,
       system: readSystem(procs.uptimeS), // the /proc reader has just read /proc/uptime
       probes,
       procs,
-      bpfStats,
+      bpfStats: stats.stats,
       self: { cpuUs: cpu.user + cpu.system, rssBytes: selfRssBytes(procs.pageSize) },
     };
+    if (stats.monoMs !== monoMs) sample.bpfStatsMonoMs = stats.monoMs;
+    // The reading before is the previous sample's when both were read a sample apart.
+    if (this.statsBase && (stats.monoMs !== monoMs || this.statsBase.monoMs !== this.lastMonoMs)) sample.bpfStatsBase = this.statsBase;
+    this.lastMonoMs = monoMs;
+    return sample;
+  }
+
+  /**
+   * The BPF statistics: read now when due (every statsPeriod samples, and at the first two so
+   * that a cost can be shown from the second on), else the last reading.
+   */
+  private readStats(monoMs: number): { monoMs: number; stats: Record<string, ProgStats[]> } {
+    if (this.statsError !== null) return { monoMs, stats: {} };
+    if (this.statsLast && this.statsBase && --this.statsDue > 0) return this.statsLast;
+    const stats: Record<string, ProgStats[]> = {};
+    for (const [name, p] of this.loaded) {
+      stats[name] = p.programs().map((x) => progStats(x.name, x.fd)).filter((x): x is ProgStats => x !== null);
+    }
+    this.statsBase = this.statsLast;
+    this.statsLast = { monoMs, stats };
+    this.statsDue = this.statsPeriod;
+    return this.statsLast;
   }
 
   private readProbe(name: ProbeName): ProbeSample<unknown> {

@@ -36,6 +36,16 @@ export interface Sample {
   procs?: ProcsRaw;
   /** Cumulative run-time statistics of every loaded BPF program, by probe (empty when stats are off). */
   bpfStats?: Record<string, ProgStats[]>;
+  /**
+   * When bpfStats was read (monotonic ms), where that was before this sample: the full-screen UI
+   * reads the statistics every few ticks (SamplerOptions.statsPeriodTicks). Absent: at `monoMs`.
+   */
+  bpfStatsMonoMs?: number;
+  /**
+   * The reading before bpfStats, where that is not the previous sample's: the BPF cost is the
+   * difference between the two. Absent: the previous sample's bpfStats, as every tick reads them.
+   */
+  bpfStatsBase?: { monoMs: number; stats: Record<string, ProgStats[]> };
   /** probetop's own cost: cumulative user+system CPU, µs, and resident memory, bytes. */
   self?: { cpuUs: number; rssBytes: number };
 }

@@ -61,6 +61,11 @@ export interface ProbeCost {
 export interface CostSnap {
   probes: ProbeCost[];
   bpfCpuPct: number; // all probes' programs, % of one CPU
+  /**
+   * The time the BPF figures (bpfCpuPct, probes) cover, ms: the interval, or the last few when
+   * the statistics are read every few ticks (the full-screen UI); 0 before a second reading.
+   */
+  bpfWindowMs?: number;
   selfCpuPct: number | null; // probetop's user-space process, % of one CPU
   rssBytes: number | null;
 }
@@ -88,8 +93,12 @@ export interface Snapshot {
 export function buildCost(sample: Sample, prev: Sample | undefined, intervalMs: number): CostSnap {
   const probes: ProbeCost[] = [];
   let bpfNs = 0;
+  // The BPF figures cover the time between two readings of the statistics: this sample's and
+  // the one before it, which is the previous sample's unless the sample says otherwise.
+  const base = sample.bpfStatsBase ?? (prev && { monoMs: prev.bpfStatsMonoMs ?? prev.monoMs, stats: prev.bpfStats });
+  const windowMs = base ? Math.max(0, (sample.bpfStatsMonoMs ?? sample.monoMs) - base.monoMs) : 0;
   for (const [name, progs] of Object.entries(sample.bpfStats ?? {})) {
-    const before = new Map((prev?.bpfStats?.[name] ?? []).map((p) => [p.id, p]));
+    const before = new Map((base?.stats?.[name] ?? []).map((p) => [p.id, p]));
     let runs = 0;
     let ns = 0;
     let missed = 0;
@@ -104,20 +113,20 @@ export function buildCost(sample: Sample, prev: Sample | undefined, intervalMs: 
       runs += dRuns;
       ns += dNs;
       missed += dMissed;
-      return { name: p.name, eventsPerSec: intervalMs ? (dRuns * 1000) / intervalMs : 0, nsPerEvent: dRuns ? dNs / dRuns : null, missed: dMissed };
+      return { name: p.name, eventsPerSec: windowMs ? (dRuns * 1000) / windowMs : 0, nsPerEvent: dRuns ? dNs / dRuns : null, missed: dMissed };
     });
     bpfNs += ns;
     probes.push({
       name,
-      eventsPerSec: intervalMs ? (runs * 1000) / intervalMs : 0,
+      eventsPerSec: windowMs ? (runs * 1000) / windowMs : 0,
       nsPerEvent: runs ? ns / runs : null,
-      cpuPct: intervalMs ? (ns / 1e6 / intervalMs) * 100 : 0,
+      cpuPct: windowMs ? (ns / 1e6 / windowMs) * 100 : 0,
       missed,
       programs,
     });
   }
   const selfCpuPct = sample.self && prev?.self && intervalMs ? ((sample.self.cpuUs - prev.self.cpuUs) / 1000 / intervalMs) * 100 : null;
-  return { probes, bpfCpuPct: intervalMs ? (bpfNs / 1e6 / intervalMs) * 100 : 0, selfCpuPct, rssBytes: sample.self?.rssBytes ?? null };
+  return { probes, bpfCpuPct: windowMs ? (bpfNs / 1e6 / windowMs) * 100 : 0, bpfWindowMs: windowMs, selfCpuPct, rssBytes: sample.self?.rssBytes ?? null };
 }
 
 function cpuPct(cur: CpuTimes, prev: CpuTimes | undefined): SystemSnap['cpuPct'] {

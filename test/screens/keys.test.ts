@@ -171,3 +171,30 @@ test('Up and Down scroll a view taller than the screen (help here), to its last 
     t.destroy();
   }
 });
+
+test('the probe-status view asks for BPF statistics every tick while it is open, and gives that up when it closes', async () => {
+  const t = testScreen(120, 40);
+  const calls: boolean[] = [];
+  const ui = new Ui({ host, intervalMs: 1000, color: false, screen: t.screen, onQuit: () => {}, loadInfo: () => [], log: () => [], liveStats: (on) => calls.push(on) });
+  ui.update(buildSnapshot(SAMPLE_B, SAMPLE_A));
+  const type = async (k: string) => {
+    t.type(k);
+    await tick();
+    if (k === KEYS.esc) await new Promise((r) => setTimeout(r, 80));
+  };
+  try {
+    await type('?');
+    assert.deepEqual(calls, [], 'other views leave the statistics period alone');
+    await type(KEYS.esc);
+    await type('d');
+    assert.match(t.text().join('\n'), /Cost/);
+    assert.deepEqual(calls, [true]);
+    await type('d');
+    assert.deepEqual(calls, [true, false], 'd again closes it');
+    await type('d');
+    await type(KEYS.esc);
+    assert.deepEqual(calls, [true, false, true, false], 'Esc closes it');
+  } finally {
+    t.destroy();
+  }
+});

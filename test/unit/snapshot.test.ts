@@ -9,7 +9,7 @@ import type { Sample } from '../../src/model/sample';
 import type { RunqlatRaw } from '../../src/probes/runqlat';
 import type { BiolatencySnap } from '../../src/model/biolatency';
 import { headerLines, HeaderInfo } from '../../screens/header';
-import { probeHealth } from '../../screens/probes';
+import { probeHealth, probeStatusLines } from '../../screens/probes';
 
 function sample(monoMs: number, rq: RunqlatRaw | null, cpuUser = 0): Sample {
   return {
@@ -125,4 +125,33 @@ test('detailWindow: the snapshot and up to FULL_HISTORY - 1 before it, never a l
   // Paused on a snapshot longer than the history holds: the history has dropped it and moved on.
   assert.deepEqual(ts(detailWindow(snaps[at], snaps.slice(at + 1))), [snaps[at].ts], 'a history past it: none of its later snapshots');
   assert.deepEqual(ts(detailWindow(snaps[at], snaps.slice(at - 2, at).concat(snaps.slice(at + 1)))), ts(snaps.slice(at - 2, at + 1)), 'what is left before it, nothing after');
+});
+
+test('cost: statistics read every few ticks are shown over the span between two readings, on every tick', () => {
+  const prog = (id: number, runCnt: number, recursionMisses = 0) => ({ id, name: `p${id}`, runCnt, runTimeNs: runCnt * 250, recursionMisses });
+  const r1 = { runqlat: [prog(1, 1000, 1)] };
+  const r2 = { runqlat: [prog(1, 6000, 4)] };
+  // Read at 1000 and 6000 ms; the samples at 7000 and 8000 carry the reading of 6000.
+  const at6 = { ...sample(6000, rq(10, 5, 5)), bpfStats: r2, bpfStatsBase: { monoMs: 1000, stats: r1 } };
+  const at7 = { ...sample(7000, rq(10, 5, 5)), bpfStats: r2, bpfStatsMonoMs: 6000, bpfStatsBase: { monoMs: 1000, stats: r1 } };
+  const at8 = { ...sample(8000, rq(10, 5, 5)), bpfStats: r2, bpfStatsMonoMs: 6000, bpfStatsBase: { monoMs: 1000, stats: r1 } };
+  for (const [cur, prev] of [[at6, sample(5000, rq(10, 5, 5))], [at7, at6], [at8, at7]] as [Sample, Sample][]) {
+    const c = buildSnapshot(cur, prev).cost;
+    assert.equal(c.bpfWindowMs, 5000);
+    assert.equal(c.probes[0].eventsPerSec, 1000, '5,000 runs over 5 s');
+    assert.equal(c.probes[0].nsPerEvent, 250);
+    assert.equal(c.probes[0].missed, 3);
+    assert.ok(Math.abs(c.bpfCpuPct - 0.025) < 1e-9, `${c.bpfCpuPct}`); // 1.25 ms in 5 s
+  }
+  // Without the window fields, the previous sample's reading is the base (every tick read).
+  const plain = buildSnapshot({ ...sample(2000, rq(10, 5, 5)), bpfStats: r2 }, { ...sample(1000, rq(10, 5, 5)), bpfStats: r1 }).cost;
+  assert.equal(plain.bpfWindowMs, 1000);
+  assert.equal(plain.probes[0].eventsPerSec, 5000);
+  // A previous sample that carried an older reading: the window starts at that reading.
+  const after = buildSnapshot({ ...sample(9000, rq(10, 5, 5)), bpfStats: { runqlat: [prog(1, 9000, 4)] } }, at8).cost;
+  assert.equal(after.bpfWindowMs, 3000);
+  assert.equal(after.probes[0].eventsPerSec, 1000);
+  // The probe view says what span its figures cover.
+  const snap = buildSnapshot(at7, at6);
+  assert.match(probeStatusLines({ snap, loadInfo: [], log: [], color: false, statsError: null }, 120).join('\n'), /over the last 5 s/);
 });
