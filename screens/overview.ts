@@ -90,12 +90,27 @@ export interface OverviewInput {
  * with a blank-out of its area each time, which cost more than the panel's own text.
  */
 function setLabel(el: blessed.Widgets.BoxElement, s: string): void {
-  const e = el as unknown as { _ptLabel?: string };
+  const e = el as unknown as { _ptLabel?: string; _ptLabelShown?: string; _label?: blessed.Widgets.BoxElement };
   if (e._ptLabel === s) return;
   e._ptLabel = s;
+  // A label as wide as the one drawn, or a little narrower (a count that changed: the process
+  // area's "68 processes" whenever a process starts or ends): its cells are written over in
+  // place, padded with blanks, and the box goes on painting only its changed rows.
+  const shown = e._ptLabelShown;
+  if (e._label && shown !== undefined && !s.includes('{') && !shown.includes('{') && s.length <= shown.length && shown.length - s.length <= LABEL_SLACK) {
+    const padded = s.padEnd(shown.length);
+    e._ptLabelShown = padded;
+    // No blank-out of its area (setContent's second argument): it is drawn over whole.
+    (e._label as unknown as { setContent(t: string, noClear: boolean): void }).setContent(padded, true);
+    return;
+  }
+  e._ptLabelShown = s;
   el.setLabel(s);
   repaintFully(el);
 }
+
+/** How many cells narrower a new label may be and still be written over the old in place. */
+const LABEL_SLACK = 2;
 
 function place(el: blessed.Widgets.BoxElement, r: Rect): void {
   // Moved or resized: blank where it was drawn (content is set without clearing, see below).

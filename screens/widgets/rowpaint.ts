@@ -297,6 +297,9 @@ export function rowPainted<T>(box: T): T {
       // are still there (a new label makes the next render a full one).
       if (child === this._label && child._ptDrawn === child.content && child.lpos) continue;
       child.render();
+      // A label given new text of its width (screens/overview.ts's setLabel) is drawn over the
+      // old one here; as long as the text stays, its cells stay.
+      if (child === this._label && child.lpos) child._ptDrawn = child.content;
     }
     this._emit('render', [coords]);
     return coords;

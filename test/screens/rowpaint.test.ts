@@ -21,12 +21,13 @@ type Cells = [number, string][][];
 const cells = (t: TestScreen, which: 'lines' | 'olines' = 'lines'): Cells => (t.screen as unknown as Record<string, Cells>)[which];
 
 /** Every cell of `a` equals `b`'s (attribute and character); the first difference otherwise. */
-function assertSameCells(a: TestScreen, b: TestScreen, what: string): void {
+function assertSameCells(a: TestScreen, b: TestScreen, what: string, skipRow = -1): void {
   for (const which of ['lines', 'olines'] as const) {
     const la = cells(a, which);
     const lb = cells(b, which);
     assert.equal(la.length, lb.length, `${what}: ${which} rows`);
     for (let y = 0; y < la.length; y++) {
+      if (y === skipRow) continue;
       for (let x = 0; x < la[y].length; x++) {
         const ca = la[y][x];
         const cb = lb[y][x];
@@ -209,4 +210,62 @@ test('every one-column character of the Basic Multilingual Plane is drawn as ble
   assert.ok(checked > 15000, `${checked} characters`); // blessed: 20,442 (CJK and others are two wide)
   a.destroy();
   b.destroy();
+});
+
+test('the process count in the table\'s label changes in place: blessed\'s cells, and no full render of the table', () => {
+  fastAsciiWidth();
+  const { host, intervalMs, snaps } = fixtureSnapshots();
+  const base = snaps[snaps.length - 1];
+  const n = base.procs.length;
+  assert.ok(n >= 12, `${n} processes in the fixture's last snapshot`);
+  // Processes come and go: the count's width changes by a digit at most, as most ticks would.
+  const counts = [n, n - 1, n - 1, n - 3, n, n - 2, n - 10, n - 11, n - 2];
+  const frames = counts.map((c, i) => ({ ...base, ts: base.ts + i * intervalMs, procs: base.procs.slice(0, c) }));
+  const a = testScreen(160, 48);
+  const b = referenceScreen(160, 48);
+  const mk = (t: TestScreen) => new Ui({ host, intervalMs, color: true, screen: t.screen, onQuit: () => {}, loadInfo: () => [], log: () => [] });
+  const ua = mk(a);
+  const ub = mk(b);
+  // blessed's own render of a box parses its whole content; a row-painted render does not.
+  let fullTable = 0;
+  const spy = () => {
+    const box = a.screen.children.find((c) => /processes/.test((c as unknown as { _label?: { content: string } })._label?.content ?? '')) as unknown as { parseContent(...x: unknown[]): unknown };
+    const orig = box.parseContent;
+    box.parseContent = function (this: unknown, ...x: unknown[]) {
+      fullTable++;
+      return orig.apply(this, x);
+    };
+  };
+  try {
+    let shown = -1; // the width of the label drawn
+    let inPlace = 0;
+    for (let i = 0; i < frames.length; i++) {
+      const before = fullTable;
+      // The reference sets every label anew (blessed's setLabel, no padding).
+      for (const c of b.screen.children) delete (c as unknown as { _ptLabelShown?: string })._ptLabelShown;
+      for (const u of [ua, ub]) u.update(frames[i]);
+      const row = (t: TestScreen) => t.text().findIndex((l) => /─ \d+ processes/.test(l));
+      const y = row(a);
+      assert.equal(y, row(b));
+      const count = (t: TestScreen) => /─ (\d+) processes ( *)─/.exec(t.text()[y])!;
+      const [ca, cb] = [count(a), count(b)];
+      assert.equal(ca[1], cb[1], `frame ${i}: the count shown`);
+      assert.equal(cb[2], '', 'the reference is not padded');
+      // Every other row is the same cells as blessed's.
+      assertSameCells(a, b, `frame ${i} (${ca[1]} processes)`, y);
+      // A label as wide as the one drawn or up to two cells narrower is written over it.
+      const width = ` ${ca[1]} processes `.length;
+      const full = fullTable - before;
+      if (i === 0) spy();
+      else if (width <= shown && shown - width <= 2) {
+        assert.equal(full, 0, `frame ${i}: the table rendered in full`);
+        inPlace++;
+      } else assert.ok(full > 0, `frame ${i}: a new label, wider or much narrower, draws the box in full`);
+      if (!(i > 0 && width <= shown && shown - width <= 2)) shown = width;
+    }
+    assert.ok(inPlace >= 5, `${inPlace} labels written in place`);
+  } finally {
+    a.destroy();
+    b.destroy();
+  }
 });
