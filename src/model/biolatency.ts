@@ -2,7 +2,7 @@
  * Block I/O latency for one interval: deltas of the biolatency probe's cumulative counters,
  * rates and percentiles (a pure function of two readings, like buildRunqlat).
  */
-import { diffHist, emptyHist, Hist, histStats, HistStats, HIST_SLOTS, unmoved } from './hist';
+import { diffHist, emptyHist, Hist, histStats, HistStats, HIST_SLOTS, prevByPid, unmoved } from './hist';
 import type { BioOp, BiolatencyRaw } from '../probes/biolatency';
 
 /** One disk in one direction over the interval. */
@@ -90,10 +90,11 @@ export function buildBiolatency(cur: BiolatencyRaw, prev: BiolatencyRaw | undefi
   });
   total.slots.length = Math.min(HIST_SLOTS, lastNonZero(total.slots) + 1);
 
-  const prevProcs = new Map(prev?.procs.map((p) => [p.pid, p]));
+  const prevOf = prevByPid(prev?.procs);
   const procs: BiolatencyProcSnap[] = [];
-  for (const p of cur.procs) {
-    const was = prevProcs.get(p.pid);
+  for (let i = 0; i < cur.procs.length; i++) {
+    const p = cur.procs[i];
+    const was = prevOf(i, p.pid);
     // No I/O in the interval (most processes): nothing to subtract.
     if (was && was.bytes === p.bytes && unmoved(p.hist, was.hist)) continue;
     const { hist, bytes } = diffCounted(p, was);

@@ -3,6 +3,7 @@
  * per process, from two cumulative readings of the cachestat probe (a pure function).
  */
 import type { CachestatCounts, CachestatRaw } from '../probes/cachestat';
+import { prevByPid } from './hist';
 
 /** Page-cache totals for the interval, in pages. */
 export interface CachestatTotals {
@@ -100,10 +101,13 @@ export function buildCachestat(cur: CachestatRaw, prev: CachestatRaw | undefined
     missesPerSec: perSec(t.misses),
     dirtiedPerSec: perSec(t.dirtied),
   };
-  const prevProcs = new Map(p?.procs.map((x) => [x.pid, x]));
+  const prevOf = prevByPid(p?.procs);
   const procs: CachestatProcSnap[] = [];
-  for (const cp of cur.procs) {
-    const d = interval(cp, prevProcs.get(cp.pid));
+  for (let i = 0; i < cur.procs.length; i++) {
+    const cp = cur.procs[i];
+    const was = prevOf(i, cp.pid);
+    if (was === cp) continue; // the same reading (readProcMap): nothing in the interval
+    const d = interval(cp, was);
     if (d.accesses === 0 && d.misses === 0 && d.dirtied === 0) continue;
     procs.push({ pid: cp.pid, comm: cp.comm, accesses: d.accesses, misses: d.misses, dirtied: d.dirtied, hitPct: hitPct(d.accesses, d.misses) });
   }

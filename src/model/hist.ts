@@ -162,3 +162,25 @@ export function slotLabel(i: number): string {
   if (hi <= 1048576) return `${sig3(lo / 1000)}-${sig3(hi / 1000)}ms`;
   return `${sig3(lo / 1e6)}-${sig3(hi / 1e6)}s`;
 }
+
+/**
+ * Finds each process's entry in the previous reading of a per-process list, where the lists are
+ * read from the same kernel map every tick: mostly in the same order, and an entry that did not
+ * change between the readings is often the same object (readProcMap hands it back). At index i
+ * the entry at i of the previous list is tried first; only when it is another process is the
+ * previous list indexed by pid (once). Builders that called new Map(prev.map(...)) every tick
+ * made a map and an array per list per tick.
+ */
+export function prevByPid<T extends { pid: number }>(prev: readonly T[] | undefined): (i: number, pid: number) => T | undefined {
+  if (!prev || prev.length === 0) return () => undefined;
+  let index: Map<number, T> | null = null;
+  return (i, pid) => {
+    const at = prev[i];
+    if (at !== undefined && at.pid === pid) return at;
+    if (index === null) {
+      index = new Map();
+      for (let j = 0; j < prev.length; j++) index.set(prev[j].pid, prev[j]);
+    }
+    return index.get(pid);
+  };
+}

@@ -4,7 +4,7 @@
  * addresses; symbolizeOffcputime fills in names for what is shown, through a FrameNamer the app
  * passes in (src/symbols' Symbolizer is one).
  */
-import { diffHist, Hist, histStats, HistStats, trimHist } from './hist';
+import { diffHist, Hist, histStats, HistStats, prevByPid, trimHist } from './hist';
 import type { OffcputimeRaw, OffcpuStatsRaw } from '../probes/offcputime';
 
 /** A code address as lower-case hex without "0x" (kernel addresses do not fit a double). */
@@ -127,11 +127,13 @@ export function buildOffcputime(cur: OffcputimeRaw, prev: OffcputimeRaw | undefi
     if (s.kernelStack.length && !topByPid.has(s.pid)) topByPid.set(s.pid, s.kernelStack);
   }
 
-  const prevProcs = new Map(prev?.procs.map((p) => [p.pid, p]));
+  const prevOf = prevByPid(prev?.procs);
   const procs: OffcpuProcSnap[] = [];
   let totalNs = 0;
-  for (const p of cur.procs) {
-    const old = prevProcs.get(p.pid);
+  for (let i = 0; i < cur.procs.length; i++) {
+    const p = cur.procs[i];
+    const old = prevOf(i, p.pid);
+    if (old === p) continue; // the same reading (readProcMap): no block in the interval
     const same = old !== undefined && old.createdNs === p.createdNs;
     const ns = delta(p.totalNs, same ? old.totalNs : undefined);
     const blocks = delta(p.blocks, same ? old.blocks : undefined);

@@ -2,7 +2,7 @@
  * buildSnapshot(sample, prev): a pure function from two Samples to what screens and exporters
  * show — per-interval counts, rates, percentiles. Live, paused and replay all go through it.
  */
-import { diffHist, Hist, histStats, HistStats, trimHist, unmoved } from './hist';
+import { diffHist, Hist, histStats, HistStats, trimHist, prevByPid, unmoved } from './hist';
 import type { Sample, ProbeSample } from './sample';
 import type { CpuTimes } from '../procfs/system';
 import type { RunqlatRaw } from '../probes/runqlat';
@@ -149,12 +149,11 @@ function probeSnap<Raw, T>(cur: ProbeSample<Raw> | undefined, prev: ProbeSample<
 /** Run-queue latency deltas for one interval. */
 export function buildRunqlat(cur: RunqlatRaw, prev: RunqlatRaw | undefined, intervalMs: number): RunqlatSnap {
   const hist = diffHist(cur.hist, prev?.hist);
-  const prevProcs = new Map<number, RunqlatRaw['procs'][number]>();
-  if (prev) for (let i = 0; i < prev.procs.length; i++) prevProcs.set(prev.procs[i].pid, prev.procs[i]);
+  const prevOf = prevByPid(prev?.procs);
   const procs: RunqlatProcSnap[] = [];
   for (let i = 0; i < cur.procs.length; i++) {
     const p = cur.procs[i];
-    const was = prevProcs.get(p.pid)?.hist;
+    const was = prevOf(i, p.pid)?.hist;
     // Did not run in the interval (most processes on an idle machine): nothing to subtract.
     if (unmoved(p.hist, was)) continue;
     const h = diffHist(p.hist, was);

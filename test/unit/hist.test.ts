@@ -3,7 +3,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { diffHist, unmoved, percentileUs, maxBucketUs, histStats, slotLabel, formatUs, trimHist, decodeHist, HIST_LAYOUT, HIST_SLOTS } from '../../src/model/hist';
+import { diffHist, unmoved, percentileUs, maxBucketUs, histStats, slotLabel, formatUs, trimHist, decodeHist, HIST_LAYOUT, HIST_SLOTS, prevByPid } from '../../src/model/hist';
 
 test('percentile interpolates inside the bucket that holds the rank', () => {
   // 100 events all in slot 4 = [16, 32) µs: p50 is halfway through it.
@@ -88,4 +88,23 @@ test('labels: bucket ranges and durations', () => {
   assert.equal(formatUs(12500), '12.5ms');
   assert.equal(formatUs(3.2e6), '3.20s');
   assert.equal(formatUs(null), '-');
+});
+
+test('prevByPid: the previous entry of each process, whether the lists are in the same order, shifted, shuffled or not overlapping', () => {
+  let seed = 7;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  for (let round = 0; round < 200; round++) {
+    const prev = Array.from({ length: Math.floor(rnd() * 40) }, (_, i) => ({ pid: 100 + i * 3, v: rnd() }));
+    // The next reading: most kept in place, some gone, some new, sometimes shuffled.
+    let cur = prev.filter(() => rnd() > 0.1).map((p) => (rnd() < 0.5 ? p : { ...p }));
+    for (let k = Math.floor(rnd() * 4); k > 0; k--) cur.splice(Math.floor(rnd() * (cur.length + 1)), 0, { pid: 1 + Math.floor(rnd() * 400), v: 0 });
+    if (rnd() < 0.2) cur = cur.sort(() => rnd() - 0.5);
+    const seen = new Set<number>();
+    cur = cur.filter((p) => !seen.has(p.pid) && seen.add(p.pid)); // a pid once per reading
+    const byMap = new Map(prev.map((p) => [p.pid, p]));
+    const of = prevByPid(prev);
+    for (let i = 0; i < cur.length; i++) assert.equal(of(i, cur[i].pid), byMap.get(cur[i].pid), `round ${round} index ${i}`);
+  }
+  assert.equal(prevByPid(undefined)(0, 1), undefined);
+  assert.equal(prevByPid([])(0, 1), undefined);
 });
