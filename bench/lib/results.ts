@@ -50,6 +50,7 @@ export interface SelfRun extends Guard {
   ui: 'json' | 'tui'; // headless --json to /dev/null, or the full-screen UI in tmux
   scenario: string;
   extraProcs: number;
+  window?: number; // 1, 2, ... for the windows in a row of one scenario (the idle one); absent when it has one
   seconds: number; // measured window
   warmupSeconds?: number; // how long the process ran before its first window
   warmupCpuPct?: number; // its CPU over that warm-up, % of one core
