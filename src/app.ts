@@ -98,8 +98,9 @@ export const UI_STATS_PERIOD_MS = 5000;
 
 /**
  * Every how many ticks the full-screen UI reads the BPF statistics: every ~5 s (a syscall per
- * program, 17 in all: a twentieth of its idle tick), and every tick while the probe-status
- * view, which is about them, is open. The header shows the cost over the last reading's span.
+ * program, 17 in all: ~4% of its idle tick in a CPU profile), and every tick while the
+ * probe-status view, which is about them, is open. The header shows the cost over the span
+ * between the last two readings.
  */
 export function uiStatsPeriodTicks(intervalMs: number): number {
   return Math.max(1, Math.round(UI_STATS_PERIOD_MS / intervalMs));

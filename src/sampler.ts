@@ -26,8 +26,8 @@ export interface SamplerOptions extends ProbeOptions {
   registry?: Record<string, ProbeSpec<unknown>>;
   /**
    * BPF statistics are read every this many samples (default 1: every sample). One read is a
-   * syscall per program (17 with every probe loaded), a twentieth of the full-screen UI's idle
-   * tick; the samples between carry the last reading (Sample.bpfStatsMonoMs, bpfStatsBase).
+   * syscall per program (17 with every probe loaded), ~4% of the full-screen UI's idle tick;
+   * the samples between carry the last reading (Sample.bpfStatsMonoMs, bpfStatsBase).
    */
   statsPeriodTicks?: number;
 }

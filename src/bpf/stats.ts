@@ -26,6 +26,11 @@ export function enableBpfStats(): string | null {
   return null;
 }
 
+/** True while this process holds BPF run-time statistics on (programs' run counts move). */
+export function bpfStatsOn(): boolean {
+  return statsFd >= 0;
+}
+
 /** Gives the statistics fd back (the sysctl returns to its previous value). */
 export function disableBpfStats(): void {
   if (statsFd >= 0) bpf.close(statsFd);

@@ -11,12 +11,12 @@ import path from 'node:path';
 import { bpfSkipReason, idMarks, leakedSince, sleep } from '../helpers/bpf';
 import { detectFeatures } from '../../src/bpf/features';
 import { loadProbe } from '../../src/probes/load';
-import { biolatency, BiolatencyRaw, BIOLAT_DISK_SLOT, BIOLAT_PROC, BIOLAT_STATS } from '../../src/probes/biolatency';
+import { biolatency, BiolatencyRaw, BIOLAT_DISK_SLOT, BIOLAT_MAX_REUSE, BIOLAT_PROC, BIOLAT_STATS } from '../../src/probes/biolatency';
 import { offsetOf } from '../../src/bpf/layout';
 import { buildBiolatency, BiolatencySnap } from '../../src/model/biolatency';
 import { dumpPercpuArray, hashKeys, lookup, lookupPercpu, u64 } from '../../src/bpf/maps';
 import type { ProbeOptions } from '../../src/probes/types';
-import { progStats } from '../../src/bpf/stats';
+import { disableBpfStats, enableBpfStats, progStats } from '../../src/bpf/stats';
 import { bpf } from '../../src/bpf/libbpf';
 
 const N = 200;
@@ -417,4 +417,72 @@ test('biolatency: a forced variant that does not exist is refused with the list 
   const r = loadProbe(biolatency, { variants: { biolatency: 'fentry' } }, detectFeatures());
   assert.equal(r.ok, false);
   assert.match(!r.ok ? r.reason : '', /tp_btf, raw_tp, tracepoint/);
+});
+
+test('biolatency (tp_btf): with BPF statistics on, a read after no completion hands back the last reading; I/O, or enough reads, read the maps again', { skip: skip ?? false }, async () => {
+  const statsErr = enableBpfStats();
+  assert.equal(statsErr, null, 'BPF statistics on');
+  const r = loadProbe(biolatency, { variants: { biolatency: 'tp_btf' } }, detectFeatures());
+  assert.ok(r.ok, `load failed: ${!r.ok && r.reason}`);
+  const probe = r.probe;
+  const file = prepareFile('-reuse');
+  try {
+    await dd(['--version']);
+    // Two reads in a row without a completion between them (the machine's own I/O may need a
+    // few tries): the second is the first, not read again.
+    let a = probe.read();
+    let b = probe.read();
+    for (let i = 0; i < 50 && a !== b; i++) {
+      await sleep(20);
+      a = b;
+      b = probe.read();
+    }
+    assert.equal(b, a, 'an idle disk: the last reading again');
+    // An entry written from user space runs no program: not seen while readings are reused...
+    const map = probe.obj.map('procs');
+    const key = Buffer.alloc(map.keySize);
+    key.writeUInt32LE(process.pid, 0);
+    const value = Buffer.alloc(map.valueSize);
+    value.writeUInt32LE(2, 0); // hist.count
+    value.writeUInt32LE(2000, 8); // hist.sum_ns
+    value.writeUInt32LE(2, 16 + 2 * 8);
+    value.writeUInt32LE(2 * 4096, offsetOf(BIOLAT_PROC, 'bytes'));
+    Buffer.from('probetop-test').copy(value, offsetOf(BIOLAT_PROC, 'comm'));
+    assert.equal(bpf.bpf_map_update_elem(map.fd, key, value, 0), 0, 'entry written');
+    // ...and every BIOLAT_MAX_REUSE + 1 reads at most the maps are read whole all the same.
+    let whole: BiolatencyRaw | null = null;
+    for (let i = 0; i <= BIOLAT_MAX_REUSE && !whole; i++) {
+      const x = probe.read();
+      if (x !== b) whole = x;
+    }
+    assert.ok(whole, `read again within ${BIOLAT_MAX_REUSE + 1} reads`);
+    // (This process's own requests, from writing the file, are in its slot: the entry adds to them.)
+    const mine = (x: BiolatencyRaw) => x.procs.find((p) => p.pid === process.pid)?.hist.count ?? 0;
+    assert.equal(mine(whole), mine(b) + 2, 'the entry is in a whole reading');
+    // Direct I/O completes requests: the next read reads the maps, with dd's requests in them.
+    const before = probe.read();
+    const w = await dd([`if=/dev/zero`, `of=${file}`, `bs=${BS}`, `count=${N}`, 'oflag=direct', 'conv=notrunc']);
+    const after = probe.read();
+    assert.notEqual(after, before, 'read again after I/O');
+    const snap = buildBiolatency(after, before, 1000);
+    const dd1 = snap.procs.find((p) => p.pid === w.pid);
+    assert.ok(dd1 && dd1.ops >= N - LOST - completeMissed(probe) && dd1.ops <= N + 3, `dd: ${dd1?.ops} requests, expected ${N}`);
+    // An interval with the reading handed back has nothing in it.
+    const idle = buildBiolatency(after, after, 1000);
+    assert.equal(idle.total.hist.count, 0);
+    assert.equal(idle.procs.length, 0);
+  } finally {
+    probe.close();
+    disableBpfStats();
+    fs.rmSync(file, { force: true });
+  }
+  // Without statistics every read reads the maps.
+  const r2 = loadProbe(biolatency, { variants: { biolatency: 'tp_btf' } }, detectFeatures());
+  assert.ok(r2.ok);
+  try {
+    const x = r2.probe.read();
+    assert.notEqual(r2.probe.read(), x, 'statistics off: read again');
+  } finally {
+    r2.probe.close();
+  }
 });
