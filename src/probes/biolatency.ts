@@ -216,11 +216,12 @@ export const biolatency: ProbeSpec<BiolatencyRaw> = {
     let diskClaims = -1;
     let lastBatchClaims = -1;
     let diskSlotsUsed: number[] = [];
-    // Only the completion program writes what read() reads (the counters, and the stats through
-    // it). While BPF run-time statistics are on (the sampler holds them on), its run count tells
-    // whether it ran: if not, the maps are as they were and so is the reading. An idle disk
-    // then costs one syscall a tick instead of six, and no decoding. A completion that runs
-    // while the maps are read moves the count after it was taken: the next read reads again.
+    // Only the completion program writes what read() reads (the counters, and the `stats` it
+    // bumps). While BPF run-time statistics are on (the sampler holds them on), its run count
+    // tells whether it ran: if not, the maps are as they were and so is the reading. An idle
+    // disk then costs one syscall a tick instead of about six, and no decoding. A completion
+    // that runs while the maps are read moves the count after it was taken: the next read
+    // reads again.
     const completion = variant.programs.filter((n) => n.includes('complete')).map((name) => ({ name, fd: obj.programFd(name) }));
     const completions = (): number => {
       if (!bpfStatsOn() || completion.length === 0) return -1;
