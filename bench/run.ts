@@ -289,10 +289,11 @@ async function benchSelf(ctx: WorkCtx): Promise<void> {
   const base: [string, number][] = [['idle', 0], ['500 sleeping processes', 500], [`${opts.procs} extra processes`, opts.procs]];
   results.self = [];
   // Headless (--json) and the full-screen UI a user runs (in tmux, 160x48), each as a user runs
-  // it (BPF statistics read every tick, as they are by default). One process per mode, measured
-  // after a warm-up: V8 keeps compiling the hot code for the first minutes at one tick a second
-  // (measured: ~0.45% of a core at 90-120 s, ~0.1% at 4 min), and an always-on tool is judged on
-  // what it costs after that. The warm-up's own cost is reported beside it.
+  // it (BPF statistics on, as by default: the headless mode reads them every tick, the UI every
+  // 5 s outside its probe-status view). One process per mode, measured after a warm-up: V8 keeps
+  // compiling the hot code for the first minutes at one tick a second (measured: ~0.45% of a
+  // core at 90-120 s, ~0.1% at 4 min), and an always-on tool is judged on what it costs after
+  // that. The warm-up's own cost is reported beside it.
   for (const ui of ['json', 'tui'] as const) {
     const { r, stop } = ui === 'tui' ? await withTui() : await withConfig(CONFIGS.find((c) => c.kind === 'probetop')!, { stats: true });
     // The reference (bench/reference.ts): fixed work once a second, measured in the same windows.

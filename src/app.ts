@@ -92,7 +92,6 @@ export function procOnlyBanner(sampler: Sampler, byChoice: boolean): string | nu
   return null;
 }
 
-/** Runs the TUI until the user quits; resolves with the exit code. */
 /** How often the full-screen UI reads the BPF statistics outside the probe-status view, ms. */
 export const UI_STATS_PERIOD_MS = 5000;
 
@@ -106,6 +105,7 @@ export function uiStatsPeriodTicks(intervalMs: number): number {
   return Math.max(1, Math.round(UI_STATS_PERIOD_MS / intervalMs));
 }
 
+/** Runs the TUI until the user quits; resolves with the exit code. */
 export function runApp(opts: AppOptions): Promise<number> {
   return new Promise((resolve) => {
     let logFd: number | undefined;
