@@ -316,6 +316,23 @@ test('biolatency (tp_btf): with one-entry slot arrays, colliding requests, disks
   }
 });
 
+/**
+ * Writes this test process's entry in the per-process hash `procs` from user space (no program
+ * runs): `n` requests of 4 KiB in the 4-8 us bucket, 1 us each.
+ */
+function writeProcEntry(probe: { obj: { map(name: string): { fd: number; keySize: number; valueSize: number } } }, n: number): void {
+  const map = probe.obj.map('procs');
+  const key = Buffer.alloc(map.keySize);
+  key.writeUInt32LE(process.pid, 0);
+  const value = Buffer.alloc(map.valueSize);
+  value.writeUInt32LE(n, 0); // hist.count
+  value.writeUInt32LE(n * 1000, 8); // hist.sum_ns
+  value.writeUInt32LE(n, 16 + 2 * 8); // the 4-8 us bucket
+  value.writeUInt32LE(n * 4096, offsetOf(BIOLAT_PROC, 'bytes'));
+  Buffer.from('probetop-test').copy(value, offsetOf(BIOLAT_PROC, 'comm'));
+  assert.equal(bpf.bpf_map_update_elem(map.fd, key, value, 0), 0, 'entry written');
+}
+
 test('biolatency (tp_btf): a process counted in the per-process hash keeps its counts over reads in which they did not change', { skip: skip ?? false }, async () => {
   // The hash holds processes whose slot another owns. Its reader adds each entry into the
   // process's totals, so an entry must be decoded at every read, changed or not: a cached,
@@ -325,16 +342,7 @@ test('biolatency (tp_btf): a process counted in the per-process hash keeps its c
   const probe = r.probe;
   try {
     // This test process, which does no block I/O while it runs: an entry only we write.
-    const map = probe.obj.map('procs');
-    const key = Buffer.alloc(map.keySize);
-    key.writeUInt32LE(process.pid, 0);
-    const value = Buffer.alloc(map.valueSize);
-    value.writeUInt32LE(3, 0); // hist.count
-    value.writeUInt32LE(3000, 8); // hist.sum_ns
-    value.writeUInt32LE(3, 16 + 2 * 8); // three requests in the 4-8 us bucket
-    value.writeUInt32LE(3 * 4096, offsetOf(BIOLAT_PROC, 'bytes'));
-    Buffer.from('probetop-test').copy(value, offsetOf(BIOLAT_PROC, 'comm'));
-    assert.equal(bpf.bpf_map_update_elem(map.fd, key, value, 0), 0, 'entry written');
+    writeProcEntry(probe, 3);
     const reads = [probe.read(), probe.read(), probe.read()];
     for (const [i, raw] of reads.entries()) {
       const me = raw.procs.find((p) => p.pid === process.pid);
@@ -439,16 +447,7 @@ test('biolatency (tp_btf): with BPF statistics on, a read after no completion ha
     }
     assert.equal(b, a, 'an idle disk: the last reading again');
     // An entry written from user space runs no program: not seen while readings are reused...
-    const map = probe.obj.map('procs');
-    const key = Buffer.alloc(map.keySize);
-    key.writeUInt32LE(process.pid, 0);
-    const value = Buffer.alloc(map.valueSize);
-    value.writeUInt32LE(2, 0); // hist.count
-    value.writeUInt32LE(2000, 8); // hist.sum_ns
-    value.writeUInt32LE(2, 16 + 2 * 8);
-    value.writeUInt32LE(2 * 4096, offsetOf(BIOLAT_PROC, 'bytes'));
-    Buffer.from('probetop-test').copy(value, offsetOf(BIOLAT_PROC, 'comm'));
-    assert.equal(bpf.bpf_map_update_elem(map.fd, key, value, 0), 0, 'entry written');
+    writeProcEntry(probe, 2);
     // ...and every BIOLAT_MAX_REUSE + 1 reads at most the maps are read whole all the same.
     let whole: BiolatencyRaw | null = null;
     for (let i = 0; i <= BIOLAT_MAX_REUSE && !whole; i++) {
