@@ -3,6 +3,7 @@
  * (src/procfs/procs.ts), and the process tree for the table's tree view. Pure functions.
  */
 import type { ProcRaw } from '../procfs/procs';
+import { prevByPid } from './hist';
 
 /** What buildProcs needs besides the processes (a ProcsRaw fits as is). */
 export interface ProcsMeta {
@@ -39,15 +40,15 @@ export interface ProcSnap {
  */
 export function buildProcs(cur: readonly ProcRaw[], prev: readonly ProcRaw[] | undefined, intervalMs: number, meta: ProcsMeta): ProcSnap[] {
   // Indexed loops: run every tick over every process, mostly in V8's baseline tiers, where
-  // for-of allocates an iterator result per step.
-  const before = new Map<number, ProcRaw>();
-  if (prev) for (let i = 0; i < prev.length; i++) before.set(prev[i].pid, prev[i]);
+  // for-of allocates an iterator result per step. The /proc listing keeps its order from tick
+  // to tick: the previous reading is found by position first (prevByPid).
+  const before = prevByPid(prev);
   const seconds = intervalMs / 1000;
   const rated = prev !== undefined && seconds > 0;
   const out: ProcSnap[] = [];
   for (let i = 0; i < cur.length; i++) {
     const p = cur[i];
-    const q = before.get(p.pid);
+    const q = before(i, p.pid);
     const same = q !== undefined && q.startTimeTicks === p.startTimeTicks;
     const ageS = Math.max(0, meta.uptimeS - p.startTimeTicks / meta.clkTck);
     // A process "born in the interval" that is older than the interval was missed by the previous
