@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * cachestat: page-cache accesses, pages added (misses) and pages dirtied,
- * globally (per-CPU counters, no atomics) and per process (one hash value per tgid).
- * Counters are cumulative; user space takes deltas and removes exited processes.
+ * globally (per-CPU counters, no atomics) and per process (one hash value per tgid, added to once
+ * per run of one process's events on a CPU: struct cs_pend). Counters are cumulative; user space
+ * takes deltas, adds the runs not yet flushed, and removes exited processes.
  *
  * Variants (user space picks the first that loads and attaches):
  *   fentry:       the tp_btf programs, plus fentry/folio_mark_accessed for the page-cache
@@ -82,35 +83,86 @@ static __always_inline struct cs_cpu *cpu_slot(void)
 	return bpf_map_lookup_elem(&cs_total, &idx);
 }
 
-/* Adds `n` (and `n2`) to the current process's counters: one lookup per event. */
-static __always_inline void proc_add2(__u32 tgid, enum cs_kind kind, __u64 n, enum cs_kind kind2, __u64 n2)
+/* Adds a run of counts (struct cs_pend) to its process's entry, if the entry still exists. */
+static __always_inline void pend_flush(struct cs_pend *pd)
+{
+	__u32 tgid = pd->tgid;
+	struct cs_proc *p;
+
+	if (!tgid)
+		return;
+	p = bpf_map_lookup_elem(&cs_procs, &tgid);
+	if (!p)
+		return; /* swept by user space: the process exited, and these counts were read with it */
+	if (pd->c.accessed)
+		__sync_fetch_and_add(&p->c.accessed, pd->c.accessed);
+	if (pd->c.added)
+		__sync_fetch_and_add(&p->c.added, pd->c.added);
+	if (pd->c.dirtied)
+		__sync_fetch_and_add(&p->c.dirtied, pd->c.dirtied);
+	if (pd->c.write_added)
+		__sync_fetch_and_add(&p->c.write_added, pd->c.write_added);
+}
+
+/*
+ * Adds `n` (and `n2`) to the current process's counters. While this CPU's run (s->pend) is the
+ * same process's, that is two plain adds; otherwise the run is flushed and a new one starts,
+ * with the process's entry created here (its name taken now, a full map counted). Without a CPU
+ * slot, or for tgid 0, the entry is updated at once.
+ */
+static __always_inline void proc_add2(struct cs_cpu *s, __u32 tgid, enum cs_kind kind, __u64 n, enum cs_kind kind2, __u64 n2)
 {
 	static const struct cs_proc zero = {};
 	struct cs_stats *st;
+	struct cs_pend *pd;
 	struct cs_proc *p;
 	__u32 idx = 0;
 	int how;
 
 	if (!cfg.per_process)
 		return;
+	if (s && tgid && s->pend.tgid == tgid) {
+		*counter(&s->pend.c, kind) += n;
+		if (n2)
+			*counter(&s->pend.c, kind2) += n2;
+		return;
+	}
 	p = lookup_or_init(&cs_procs, &tgid, &zero, &how);
 	if (how == LOI_FULL) {
 		st = bpf_map_lookup_elem(&cs_stats, &idx);
 		if (st)
 			st->proc_map_full++;
 	}
-	if (!p)
-		return;
-	if (how == LOI_CREATED)
+	if (p && how == LOI_CREATED)
 		bpf_get_current_comm(p->comm, sizeof(p->comm));
-	__sync_fetch_and_add(counter(&p->c, kind), n);
-	if (n2)
-		__sync_fetch_and_add(counter(&p->c, kind2), n2);
+	if (!s || !tgid) {
+		if (!p)
+			return;
+		__sync_fetch_and_add(counter(&p->c, kind), n);
+		if (n2)
+			__sync_fetch_and_add(counter(&p->c, kind2), n2);
+		return;
+	}
+	/* The move to this process's run; the fetching atomics order the stores on every arch. */
+	pd = &s->pend;
+	__sync_fetch_and_add(&pd->seq_end, 1);
+	pend_flush(pd);
+	pd->c.accessed = 0;
+	pd->c.added = 0;
+	pd->c.dirtied = 0;
+	pd->c.write_added = 0;
+	pd->tgid = p ? tgid : 0; /* no entry (map full): nothing to add this run to */
+	if (p) {
+		*counter(&pd->c, kind) += n;
+		if (n2)
+			*counter(&pd->c, kind2) += n2;
+	}
+	__sync_fetch_and_add(&pd->seq_begin, 1);
 }
 
-static __always_inline void proc_add(__u32 tgid, enum cs_kind kind, __u64 n)
+static __always_inline void proc_add(struct cs_cpu *s, __u32 tgid, enum cs_kind kind, __u64 n)
 {
-	proc_add2(tgid, kind, n, kind, 0);
+	proc_add2(s, tgid, kind, n, kind, 0);
 }
 
 /* Counts `n` pages of `kind` for the current task. */
@@ -124,7 +176,7 @@ static __always_inline void count(enum cs_kind kind, __u64 n)
 	s = cpu_slot();
 	if (s)
 		*counter(&s->c, kind) += n;
-	proc_add(tgid, kind, n);
+	proc_add(s, tgid, kind, n);
 }
 
 /*
@@ -158,7 +210,7 @@ static __always_inline void count_read(__u64 mapping, __u64 first, __u64 last)
 	}
 	s->recent.last = last;
 	s->c.accessed += n;
-	proc_add(tgid, CS_ACCESSED, n);
+	proc_add(s, tgid, CS_ACCESSED, n);
 }
 
 /* Counts the insertion of folio `id` (`pages` pages) and remembers it for count_dirty(). */
@@ -177,7 +229,7 @@ static __always_inline void count_add(__u64 id, __u64 pages)
 		s->recent.add_pages = pages;
 		s->recent.add_tid = (__u32)pid_tgid;
 	}
-	proc_add(tgid, CS_ADDED, pages);
+	proc_add(s, tgid, CS_ADDED, pages);
 }
 
 /*
@@ -203,7 +255,7 @@ static __always_inline void count_dirty(__u64 id, __u64 pages)
 			s->recent.add_id = 0;
 		}
 	}
-	proc_add2(tgid, CS_DIRTIED, pages, CS_WRITE_ADDED, created);
+	proc_add2(s, tgid, CS_DIRTIED, pages, CS_WRITE_ADDED, created);
 }
 
 /* The identity of a page-cache slot in classic tracepoint records (no folio pointer there). */

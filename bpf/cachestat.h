@@ -37,10 +37,29 @@ struct cs_recent {
 	__u32 add_tid;      /* the thread that inserted add_id */
 };
 
+/*
+ * Counts of one process not yet added to its cs_procs entry: a process's page-cache events come
+ * in runs on one CPU (an exec maps ~50 fault-around windows), so the hash lookup and atomic adds
+ * are paid once a run instead of once an event. The run is added to the entry (flushed) when
+ * this CPU sees another process's event; until then user space adds it when it reads (the
+ * entry's counts plus this). Moving to another process happens between seq_end and seq_begin:
+ * seq_end goes up first, seq_begin last, so a copy read front to back with seq_begin ==
+ * seq_end was not taken during a move (user space then leaves this CPU's counts out: they are
+ * in the entry, or will be, a tick later).
+ */
+struct cs_pend {
+	__u64 seq_begin;    /* = seq_end when no move is under way */
+	__u32 tgid;         /* the process these counts belong to; 0 = none */
+	__u32 pad;
+	struct cs_counts c;
+	__u64 seq_end;
+};
+
 /* The per-CPU value of the global map: counters plus this CPU's recent events. */
 struct cs_cpu {
 	struct cs_counts c;
 	struct cs_recent recent;
+	struct cs_pend pend;
 };
 
 /* Per-process counters, keyed by tgid. */

@@ -35,10 +35,20 @@ export const CS_RECENT = struct('cs_recent', [
   { name: 'add_tid', type: 'u32' },
 ]);
 
+/** struct cs_pend (bpf/cachestat.h): a CPU's counts of one process not yet in its entry. */
+export const CS_PEND = struct('cs_pend', [
+  { name: 'seq_begin', type: 'u64' },
+  { name: 'tgid', type: 'u32' },
+  { name: 'pad', type: 'u32' },
+  { name: 'c', type: CS_COUNTS },
+  { name: 'seq_end', type: 'u64' },
+]);
+
 /** struct cs_cpu (bpf/cachestat.h): the per-CPU value of the global map. */
 export const CS_CPU = struct('cs_cpu', [
   { name: 'c', type: CS_COUNTS },
   { name: 'recent', type: CS_RECENT },
+  { name: 'pend', type: CS_PEND },
 ]);
 
 /** struct cs_proc (bpf/cachestat.h): per-process counters, keyed by tgid. */
@@ -108,7 +118,7 @@ export const cachestat: ProbeSpec<CachestatRaw> = {
   name: 'cachestat',
   title: 'page cache hits/misses',
   object: 'cachestat.bpf.o',
-  layouts: [CACHESTAT_CFG, CS_COUNTS, CS_RECENT, CS_CPU, CS_PROC, CS_STATS],
+  layouts: [CACHESTAT_CFG, CS_COUNTS, CS_RECENT, CS_PEND, CS_CPU, CS_PROC, CS_STATS],
   variants: [
     {
       name: 'fentry',
@@ -165,20 +175,57 @@ export const cachestat: ProbeSpec<CachestatRaw> = {
     const commOff = offsetOf(CS_PROC, 'comm');
     return {
       read(): CachestatRaw {
-        const total = zeroCounts();
-        for (const cpu of lookupPercpu(totalMap, zeroKey) ?? []) addCounts(total, cpu, 0);
-        let procMapFull = 0;
-        for (const cpu of lookupPercpu(statsMap, zeroKey) ?? []) procMapFull += u64(cpu, 0);
+        // The entries first, then each CPU's run not yet in them (struct cs_pend): a run moved
+        // into its entry in between is then missed for a tick, never counted twice.
         const { procs, size } = readProcMap<CachestatProcRaw>(procMap, (pid, v, off) => {
           const p: CachestatProcRaw = { pid, comm: cstr(v, off + commOff, 16), ...zeroCounts() };
           addCounts(p, v, off);
           return p;
         });
-        return { method: variant.name, total, procs, procMapFull, procMapSize: size, procMapMax: procMap.maxEntries };
+        const total = zeroCounts();
+        const cpus = lookupPercpu(totalMap, zeroKey) ?? [];
+        for (const cpu of cpus) addCounts(total, cpu, 0);
+        let procMapFull = 0;
+        for (const cpu of lookupPercpu(statsMap, zeroKey) ?? []) procMapFull += u64(cpu, 0);
+        return { method: variant.name, total, procs: withRuns(procs, cpus), procMapFull, procMapSize: size, procMapMax: procMap.maxEntries };
       },
     };
   },
 };
+
+const PEND = {
+  seqBegin: offsetOf(CS_CPU, 'pend') + offsetOf(CS_PEND, 'seq_begin'),
+  tgid: offsetOf(CS_CPU, 'pend') + offsetOf(CS_PEND, 'tgid'),
+  counts: offsetOf(CS_CPU, 'pend') + offsetOf(CS_PEND, 'c'),
+  seqEnd: offsetOf(CS_CPU, 'pend') + offsetOf(CS_PEND, 'seq_end'),
+};
+
+/**
+ * The per-process readings with each CPU's run (struct cs_pend in `cpus`) added to its process.
+ * A run read while the CPU was moving to another process (seq_begin != seq_end) is left out, as
+ * is one whose entry is gone (the process exited and was swept; its counts were reported). The
+ * readings from readProcMap are shared: a process with a run gets a new object.
+ */
+export function withRuns(procs: CachestatProcRaw[], cpus: readonly Buffer[]): CachestatProcRaw[] {
+  let runs: Map<number, Buffer[]> | null = null;
+  for (const cpu of cpus) {
+    const tgid = cpu.readUInt32LE(PEND.tgid);
+    if (tgid === 0 || u64(cpu, PEND.seqBegin) !== u64(cpu, PEND.seqEnd)) continue;
+    runs ??= new Map();
+    const l = runs.get(tgid);
+    if (l) l.push(cpu);
+    else runs.set(tgid, [cpu]);
+  }
+  if (!runs) return procs;
+  const out = procs.slice();
+  for (let i = 0; i < out.length; i++) {
+    const l = runs.get(out[i].pid);
+    if (!l) continue;
+    const p = (out[i] = { ...out[i] });
+    for (const cpu of l) addCounts(p, cpu, PEND.counts);
+  }
+  return out;
+}
 
 function zeroCounts(): CachestatCounts {
   return { accessed: 0, added: 0, dirtied: 0, writeAdded: 0 };

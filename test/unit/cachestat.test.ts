@@ -5,7 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildCachestat, CachestatSnap, CACHESTAT_METHODS } from '../../src/model/cachestat';
-import type { CachestatCounts, CachestatProcRaw, CachestatRaw } from '../../src/probes/cachestat';
+import { CS_COUNTS, CS_CPU, CS_PEND, withRuns, type CachestatCounts, type CachestatProcRaw, type CachestatRaw } from '../../src/probes/cachestat';
+import { offsetOf } from '../../src/bpf/layout';
 import type { ProbeSnap } from '../../src/model/snapshot';
 import { renderCachestat, sparkline } from '../../screens/panels/cachestat';
 import { visibleLength } from '../../screens/widgets/text';
@@ -174,4 +175,36 @@ test('panel fits every width 36..120 and height 4..14', () => {
       }
     }
   }
+});
+
+/** A per-CPU value of cs_total whose run (struct cs_pend) belongs to `tgid`. */
+function cpuWithRun(tgid: number, c: CachestatCounts, seqBegin = 4, seqEnd = 4): Buffer {
+  const b = Buffer.alloc(CS_CPU.size);
+  const at = offsetOf(CS_CPU, 'pend');
+  b.writeBigUInt64LE(BigInt(seqBegin), at + offsetOf(CS_PEND, 'seq_begin'));
+  b.writeUInt32LE(tgid, at + offsetOf(CS_PEND, 'tgid'));
+  const co = at + offsetOf(CS_PEND, 'c');
+  b.writeBigUInt64LE(BigInt(c.accessed), co + offsetOf(CS_COUNTS, 'accessed'));
+  b.writeBigUInt64LE(BigInt(c.added), co + offsetOf(CS_COUNTS, 'added'));
+  b.writeBigUInt64LE(BigInt(c.dirtied), co + offsetOf(CS_COUNTS, 'dirtied'));
+  b.writeBigUInt64LE(BigInt(c.writeAdded), co + offsetOf(CS_COUNTS, 'write_added'));
+  b.writeBigUInt64LE(BigInt(seqEnd), at + offsetOf(CS_PEND, 'seq_end'));
+  return b;
+}
+
+test("withRuns: each CPU's run is added to its process; runs read mid-move or without an entry are left out; readings are not modified", () => {
+  const a = proc(10, 'cat', counts(100, 10));
+  const b = proc(20, 'dd', counts(5, 0, 0, 7));
+  const procs = [a, b];
+  const out = withRuns(procs, [
+    cpuWithRun(10, counts(30, 3)),
+    cpuWithRun(10, counts(1, 0, 0, 2)), // the same process's run on another CPU
+    cpuWithRun(20, counts(1000, 1000), 5, 6), // read while the CPU moved to another process
+    cpuWithRun(99, counts(50, 50)), // its entry was swept (the process exited)
+    cpuWithRun(0, counts(70, 70)), // no run
+  ]);
+  assert.deepEqual(out, [proc(10, 'cat', { accessed: 131, added: 13, dirtied: 2, writeAdded: 0 }), b]);
+  assert.equal(out[1], b, 'a process without a run keeps its reading');
+  assert.deepEqual(a, proc(10, 'cat', counts(100, 10)), 'the shared reading is unchanged');
+  assert.equal(withRuns(procs, [cpuWithRun(0, counts(1, 1))]), procs, 'no run: the same list');
 });
