@@ -285,8 +285,9 @@ export function pidAlive(pid: number): boolean {
   return a;
 }
 
-// Per-process map entries whose pid was not in the /proc listing when they were read.
-let suspects: { map: MapInfo; pid: number; key: Buffer }[] = [];
+// Per-process map entries whose pid was not in the /proc listing when they were read, by map:
+// their pids (keys are u32 tgids). Plain numbers: under a fork storm thousands a tick.
+let suspects = new Map<MapInfo, number[]>();
 
 /**
  * After a new /proc listing (setLivePids): deletes the per-process map entries read since the
@@ -296,16 +297,17 @@ let suspects: { map: MapInfo; pid: number; key: Buffer }[] = [];
  */
 export function sweepDead(): void {
   const pending = suspects;
-  suspects = [];
+  suspects = new Map();
   if (!livePids) return;
-  const byMap = new Map<MapInfo, Buffer[]>();
-  for (const s of pending) {
-    if (livePids.has(s.pid)) continue;
-    const l = byMap.get(s.map) ?? [];
-    l.push(s.key);
-    byMap.set(s.map, l);
-  }
-  for (const [map, keys] of byMap) {
+  for (const [map, pids] of pending) {
+    const keys: Buffer[] = [];
+    const all = Buffer.allocUnsafe(pids.length * 4);
+    for (const pid of pids) {
+      if (livePids.has(pid)) continue;
+      const key = all.subarray(keys.length * 4, keys.length * 4 + 4);
+      key.writeUInt32LE(pid, 0);
+      keys.push(key);
+    }
     try {
       deleteKeys(map, keys);
     } catch {
@@ -314,8 +316,18 @@ export function sweepDead(): void {
   }
 }
 
-// Per map: the value bytes each process had at the last read and what they decoded to.
-const procMapCache = new Map<number, Map<number, { raw: Buffer; value: unknown }>>();
+/**
+ * Per map, the last reading: its value bytes (a copy of the dump), each pid's index in it, and
+ * what each entry decoded to. Two of everything but the bytes, swapped at each read.
+ */
+interface ProcMapCache {
+  raw: Buffer;
+  at: Map<number, number>;
+  values: unknown[];
+  nextAt: Map<number, number>;
+  nextValues: unknown[];
+}
+const procMapCache = new Map<number, ProcMapCache>();
 
 /**
  * Reads a per-process hash map keyed by a u32 tgid: decodes every entry, then deletes the
@@ -327,28 +339,40 @@ const procMapCache = new Map<number, Map<number, { raw: Buffer; value: unknown }
  */
 export function readProcMap<T>(map: MapInfo, decode: (pid: number, values: Buffer, off: number) => T): { procs: T[]; size: number } {
   const d = dumpHash(map);
+  const vs = d.valueSize;
   const procs: T[] = [];
   const gone: Buffer[] = [];
-  const prev = procMapCache.get(map.fd) ?? new Map<number, { raw: Buffer; value: unknown }>();
-  const next = new Map<number, { raw: Buffer; value: unknown }>();
+  let c = procMapCache.get(map.fd);
+  if (!c || c.raw.length !== vs * map.maxEntries) {
+    c = { raw: Buffer.allocUnsafeSlow(vs * map.maxEntries), at: new Map(), values: [], nextAt: new Map(), nextValues: [] };
+    procMapCache.set(map.fd, c);
+  }
+  const { at, values, nextAt, nextValues } = c;
+  nextAt.clear();
+  nextValues.length = d.count;
+  let unlisted: number[] | undefined;
   for (let i = 0; i < d.count; i++) {
     const pid = d.keys.readUInt32LE(i * d.keySize);
-    const off = i * d.valueSize;
-    let c = prev.get(pid);
-    // Compared in place: a view of the bytes per entry would be an object per process a tick.
-    if (!c || d.values.compare(c.raw, 0, d.valueSize, off, off + d.valueSize) !== 0) {
-      c = { raw: Buffer.from(d.values.subarray(off, off + d.valueSize)), value: decode(pid, d.values, off) };
-    }
-    next.set(pid, c);
-    procs.push(c.value as T);
+    const off = i * vs;
+    const j = at.get(pid);
+    // Compared in place with the last reading's bytes: no copy or view per entry.
+    const v = j !== undefined && d.values.compare(c.raw, j * vs, j * vs + vs, off, off + vs) === 0 ? (values[j] as T) : decode(pid, d.values, off);
+    nextAt.set(pid, i);
+    nextValues[i] = v;
+    procs.push(v);
     if (pid === 0) continue;
     // Not in the last /proc listing: exited, or born since. Decided by the next listing (see
     // sweepDead) rather than asked now: under a fork storm that is thousands of syscalls a tick.
     if (livePids) {
-      if (!livePids.has(pid)) suspects.push({ map, pid, key: Buffer.from(d.keys.subarray(i * d.keySize, (i + 1) * d.keySize)) });
+      if (!livePids.has(pid)) (unlisted ??= suspects.get(map) ?? suspects.set(map, []).get(map)!).push(pid);
     } else if (!pidAlive(pid)) gone.push(d.keys.subarray(i * d.keySize, (i + 1) * d.keySize));
   }
-  procMapCache.set(map.fd, next);
+  d.values.copy(c.raw, 0, 0, d.count * vs);
+  values.length = 0;
+  c.at = nextAt;
+  c.values = nextValues;
+  c.nextAt = at;
+  c.nextValues = values;
   deleteKeys(map, gone);
   return { procs, size: d.count };
 }
