@@ -20,10 +20,19 @@ export interface JsonHist {
   buckets: { lowUs: number; highUs: number; count: number }[];
 }
 
-// Bucket bounds by slot, computed once.
-const bounds: { lowUs: number; highUs: number }[] = [];
-function boundsOf(i: number): { lowUs: number; highUs: number } {
-  return (bounds[i] ??= { lowUs: slotLowUs(i), highUs: slotHighUs(i) });
+/** Buckets of a count below this are shared objects, one per slot and count (see bucketOf). */
+const SHARED_BUCKET_COUNTS = 16;
+const shared: JsonHist['buckets'][number][][] = [];
+
+/**
+ * The JSON bucket of slot `i` holding `count` events. Small counts are shared, frozen objects:
+ * under a fork storm each of ~1,500 short-lived processes a tick has a run-queue histogram of a
+ * bucket or two with a count of 1 or 2, and JSON.stringify does not care whose object it is.
+ */
+function bucketOf(i: number, count: number): JsonHist['buckets'][number] {
+  if (count >= SHARED_BUCKET_COUNTS || !Number.isInteger(count)) return { lowUs: slotLowUs(i), highUs: slotHighUs(i), count };
+  const bySlot = (shared[i] ??= []);
+  return (bySlot[count] ??= Object.freeze({ lowUs: slotLowUs(i), highUs: slotHighUs(i), count }));
 }
 
 // One pass: a histogram becomes its JSON form, and an object or array is copied only when
@@ -36,10 +45,7 @@ function convert(v: unknown): unknown {
     const slots = v.slots;
     for (let i = 0; i < slots.length; i++) {
       const count = slots[i];
-      if (count > 0) {
-        const b = boundsOf(i);
-        buckets.push({ lowUs: b.lowUs, highUs: b.highUs, count });
-      }
+      if (count > 0) buckets.push(bucketOf(i, count));
     }
     const h: JsonHist = { count: v.count, sumNs: v.sumNs, buckets };
     return h;

@@ -39,6 +39,20 @@ export function decodeHist(buf: Buffer, off = 0, into?: Hist): Hist {
   return h;
 }
 
+/**
+ * decodeHist then trimHist in one: the slots array is made at its trimmed length (one array
+ * instead of two: per-process maps decode an entry for every new process, thousands a second
+ * under a fork storm).
+ */
+export function decodeHistTrimmed(buf: Buffer, off = 0): Hist {
+  const at = off + 16;
+  let n = HIST_SLOTS;
+  while (n > 0 && buf.readUInt32LE(at + (n - 1) * 8) === 0 && buf.readUInt32LE(at + (n - 1) * 8 + 4) === 0) n--;
+  const slots: number[] = [];
+  for (let i = 0; i < n; i++) slots.push(u64(buf, at + i * 8));
+  return { count: u64(buf, off), sumNs: u64(buf, off + 8), slots };
+}
+
 /** Drops trailing empty slots (smaller recordings); readers treat missing slots as 0. */
 export function trimHist(h: Hist): Hist {
   let n = h.slots.length;

@@ -156,7 +156,8 @@ export function buildRunqlat(cur: RunqlatRaw, prev: RunqlatRaw | undefined, inte
     const was = prevOf(i, p.pid)?.hist;
     // Did not run in the interval (most processes on an idle machine): nothing to subtract.
     if (unmoved(p.hist, was)) continue;
-    const h = diffHist(p.hist, was);
+    // A process first seen (most, under a fork storm): its reading is the interval's, as it is.
+    const h = was ? diffHist(p.hist, was) : p.hist;
     if (h.count === 0) continue;
     const s = histStats(h, intervalMs);
     procs.push({
@@ -167,7 +168,7 @@ export function buildRunqlat(cur: RunqlatRaw, prev: RunqlatRaw | undefined, inte
       p99Us: s.p99Us,
       meanUs: s.meanUs,
       maxUs: s.maxUs,
-      hist: trimHist(h),
+      hist: h === p.hist && (h.slots.length === 0 || h.slots[h.slots.length - 1] !== 0) ? h : trimHist(h),
     });
   }
   procs.sort((a, b) => b.waitMsPerSec - a.waitMsPerSec || a.pid - b.pid);

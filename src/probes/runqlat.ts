@@ -3,7 +3,7 @@
  */
 import { struct } from '../bpf/layout';
 import { lookupPercpu, readProcMap, cstr, u64 } from '../bpf/maps';
-import { decodeHist, emptyHist, HIST_LAYOUT, Hist, trimHist } from '../model/hist';
+import { decodeHist, decodeHistTrimmed, emptyHist, HIST_LAYOUT, Hist, trimHist } from '../model/hist';
 import type { Features } from '../bpf/features';
 import type { ProbeSpec } from './types';
 
@@ -103,7 +103,7 @@ export const runqlat: ProbeSpec<RunqlatRaw> = {
         for (const cpu of lookupPercpu(histMap, zeroKey) ?? []) decodeHist(cpu, 0, hist);
         let procMapFull = 0;
         for (const cpu of lookupPercpu(statsMap, zeroKey) ?? []) procMapFull += u64(cpu, 0);
-        const { procs, size } = readProcMap<RunqlatProcRaw>(procMap, (pid, v, off) => ({ pid, comm: cstr(v, off + commOff, 16), hist: trimHist(decodeHist(v, off)) }));
+        const { procs, size } = readProcMap<RunqlatProcRaw>(procMap, (pid, v, off) => ({ pid, comm: cstr(v, off + commOff, 16), hist: decodeHistTrimmed(v, off) }));
         return { hist: trimHist(hist), procs, procMapFull, procMapSize: size, procMapMax: procMap.maxEntries };
       },
     };

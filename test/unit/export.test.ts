@@ -30,6 +30,22 @@ test('JSON: versioned, histograms as buckets with µs bounds, control characters
   assert.equal(j.procs.length, 3);
 });
 
+test('JSON: buckets of small counts are shared frozen objects, written as any other; large and fractional counts are not shared', () => {
+  const base = buildSnapshot(SAMPLE_B, SAMPLE_A);
+  const hist = (slots: number[]) => ({ count: slots.reduce((a, b) => a + b, 0), sumNs: 1, slots });
+  const data = { ...(base.runqlat as { data: object }).data, hist: hist([0, 1, 0, 2]), extra: [hist([0, 1]), hist([0, 1, 0, 40]), hist([0.5])] };
+  const snap = { ...base, runqlat: { status: 'ok', variant: 'x', data } } as unknown as typeof base;
+  const j = snapshotJson(snap, host) as { runqlat: { data: { hist: { buckets: object[] }; extra: { buckets: object[] }[] } } };
+  const d = j.runqlat.data;
+  assert.deepEqual(d.hist.buckets, [{ lowUs: 2, highUs: 4, count: 1 }, { lowUs: 8, highUs: 16, count: 2 }]);
+  assert.equal(d.extra[0].buckets[0], d.hist.buckets[0], 'slot 1 with a count of 1: one object');
+  assert.ok(Object.isFrozen(d.hist.buckets[0]));
+  assert.deepEqual(d.extra[1].buckets[1], { lowUs: 8, highUs: 16, count: 40 });
+  assert.ok(!Object.isFrozen(d.extra[1].buckets[1]), 'a count of 40 gets its own object');
+  assert.deepEqual(d.extra[2].buckets, [{ lowUs: 0, highUs: 2, count: 0.5 }]);
+  assert.equal(JSON.stringify(d.extra[0]), '{"count":1,"sumNs":1,"buckets":[{"lowUs":2,"highUs":4,"count":1}]}');
+});
+
 test('JSON: the parts passed through unconverted (HIST_FREE) hold no histogram, in the fixtures and in a real recorded workload', () => {
   // A recording of all probes under a real workload (fork storm, direct I/O, page cache).
   // Its first line is the recording's header; samples follow.

@@ -3,7 +3,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { diffHist, unmoved, percentileUs, maxBucketUs, histStats, slotLabel, formatUs, trimHist, decodeHist, HIST_LAYOUT, HIST_SLOTS, prevByPid } from '../../src/model/hist';
+import { diffHist, unmoved, percentileUs, maxBucketUs, histStats, slotLabel, formatUs, trimHist, decodeHist, decodeHistTrimmed, HIST_LAYOUT, HIST_SLOTS, prevByPid } from '../../src/model/hist';
 
 test('percentile interpolates inside the bucket that holds the rank', () => {
   // 100 events all in slot 4 = [16, 32) µs: p50 is halfway through it.
@@ -76,6 +76,20 @@ test('decodeHist reads struct hist and sums per-CPU copies', () => {
   decodeHist(buf, 0, h);
   assert.equal(h.count, 6);
   assert.equal(HIST_LAYOUT.size, 16 + 8 * HIST_SLOTS);
+});
+
+test('decodeHistTrimmed gives what trimHist(decodeHist()) gives, at any offset, with counts above 2^32', () => {
+  let seed = 7;
+  const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2147483648), seed % n);
+  for (let k = 0; k < 200; k++) {
+    const off = 8 * rnd(4);
+    const buf = Buffer.alloc(off + HIST_LAYOUT.size);
+    buf.writeBigUInt64LE(BigInt(rnd(1000)), off);
+    buf.writeBigUInt64LE(BigInt(rnd(1e9)), off + 8);
+    const filled = rnd(HIST_SLOTS + 1); // slots [0, filled) may be set; the rest stay 0
+    for (let i = 0; i < filled; i++) if (rnd(3) > 0) buf.writeBigUInt64LE(rnd(5) === 0 ? 2n ** 32n + BigInt(rnd(9)) : BigInt(rnd(9)), off + 16 + i * 8);
+    assert.deepEqual(decodeHistTrimmed(buf, off), trimHist(decodeHist(buf, off)));
+  }
 });
 
 test('labels: bucket ranges and durations', () => {
