@@ -143,7 +143,11 @@ static __always_inline void proc_add2(struct cs_cpu *s, __u32 tgid, enum cs_kind
 			__sync_fetch_and_add(counter(&p->c, kind2), n2);
 		return;
 	}
-	/* The move to this process's run; the fetching atomics order the stores on every arch. */
+	/*
+	 * The move to this process's run, between seq_end and seq_begin. The locked adds keep the
+	 * stores in order on x86 (as the kernel's front-to-back copy keeps the loads); on weakly
+	 * ordered CPUs a read racing a move may rarely take a torn run (see struct cs_pend).
+	 */
 	pd = &s->pend;
 	__sync_fetch_and_add(&pd->seq_end, 1);
 	pend_flush(pd);

@@ -45,7 +45,9 @@ struct cs_recent {
  * entry's counts plus this). Moving to another process happens between seq_end and seq_begin:
  * seq_end goes up first, seq_begin last, so a copy read front to back with seq_begin ==
  * seq_end was not taken during a move (user space then leaves this CPU's counts out: they are
- * in the entry, or will be, a tick later).
+ * in the entry, or will be, a tick later). That relies on stores and loads staying in program
+ * order, as on x86; the adds are plain BPF atomics (no fetch: older kernels), which do not order
+ * anything on arm64, where a read racing a move may rarely add a run to the wrong process.
  */
 struct cs_pend {
 	__u64 seq_begin;    /* = seq_end when no move is under way */
