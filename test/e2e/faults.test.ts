@@ -46,8 +46,9 @@ test('the terminal goes away (its pane closed, as when ssh drops): exit 129 as o
   const errFile = path.join(os.tmpdir(), `probetop-hangup-${process.pid}.err`);
   fs.rmSync(errFile, { force: true });
   // The shell ignores the hang-up so that it outlives probetop and records its exit code; its
-  // stderr (and so probetop's) goes to a file, the terminal being gone.
-  const app = new TmuxApp([], 100, 30, [`trap "" HUP; exec 2>${errFile};`]);
+  // stderr (and so probetop's) goes to a file, the terminal being gone. It ends right after
+  // (no pane is left to read, and an ignored hang-up would keep a lingering sleep alive).
+  const app = new TmuxApp([], 100, 30, [`trap "" HUP; exec 2>${errFile};`], 0);
   try {
     await app.waitFor(/Run-queue latency/);
     app.kill();

@@ -23,9 +23,14 @@ export class TmuxApp {
   readonly session = `pt-test-${process.pid}-${Math.floor(Math.random() * 1e6)}`;
   readonly exitFile: string;
 
-  constructor(args: string[], cols = 100, rows = 30, prefix: string[] = []) {
+  /**
+   * `prefix`: shell words before the command (variables, traps). After probetop exits the pane
+   * stays `lingerS` seconds (its last screen can be read) unless the session is killed first;
+   * a shell that ignores the hang-up outlives kill() by that long.
+   */
+  constructor(args: string[], cols = 100, rows = 30, prefix: string[] = [], lingerS = 60) {
     this.exitFile = `/tmp/${this.session}.exit`;
-    const cmd = `${prefix.join(' ')} ${process.execPath} ${CLI} ${args.map((a) => `'${a}'`).join(' ')}; echo $? > ${this.exitFile}; sleep 60`;
+    const cmd = `${prefix.join(' ')} ${process.execPath} ${CLI} ${args.map((a) => `'${a}'`).join(' ')}; echo $? > ${this.exitFile}; sleep ${lingerS}`;
     execFileSync('tmux', ['new-session', '-d', '-s', this.session, '-x', String(cols), '-y', String(rows), cmd]);
   }
 
