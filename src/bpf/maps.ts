@@ -82,13 +82,17 @@ const batchDeleteUnsupported = new Set<number>();
  * skipped (the batch stops at one; it resumes after it).
  */
 export function deleteKeys(map: MapInfo, keys: readonly Buffer[]): void {
-  if (!keys.length) return;
+  if (keys.length) deletePacked(map, Buffer.concat(keys as Buffer[]), keys.length);
+}
+
+/** deleteKeys for `n` keys laid end to end in `all` (keySize bytes each). */
+export function deletePacked(map: MapInfo, all: Buffer, n: number): void {
+  if (n <= 0) return;
+  const size = map.keySize;
   let done = 0;
   if (!batchDeleteUnsupported.has(map.fd)) {
-    const all = Buffer.concat(keys as Buffer[]);
-    const size = map.keySize;
-    while (done < keys.length) {
-      const count = Uint32Array.of(keys.length - done);
+    while (done < n) {
+      const count = Uint32Array.of(n - done);
       const rc = bpf.bpf_map_delete_batch(map.fd, all.subarray(done * size), count, null);
       done += count[0];
       if (rc >= 0) return;
@@ -103,9 +107,9 @@ export function deleteKeys(map: MapInfo, keys: readonly Buffer[]): void {
       }
       throw new Error(`batch delete in ${map.name}: ${strerror(err)}`);
     }
-    if (done >= keys.length) return;
+    if (done >= n) return;
   }
-  for (let i = done; i < keys.length; i++) deleteKey(map, keys[i]);
+  for (let i = done; i < n; i++) deleteKey(map, all.subarray(i * size, (i + 1) * size));
 }
 
 /** Every entry of a hash map, as parallel arrays of key and value bytes. */
@@ -300,16 +304,12 @@ export function sweepDead(): void {
   suspects = new Map();
   if (!livePids) return;
   for (const [map, pids] of pending) {
-    const keys: Buffer[] = [];
+    // The keys (u32 tgids) written end to end, as the batch delete takes them.
     const all = Buffer.allocUnsafe(pids.length * 4);
-    for (const pid of pids) {
-      if (livePids.has(pid)) continue;
-      const key = all.subarray(keys.length * 4, keys.length * 4 + 4);
-      key.writeUInt32LE(pid, 0);
-      keys.push(key);
-    }
+    let n = 0;
+    for (const pid of pids) if (!livePids.has(pid)) all.writeUInt32LE(pid, 4 * n++);
     try {
-      deleteKeys(map, keys);
+      deletePacked(map, all, n);
     } catch {
       /* the probe was closed since: nothing left to clean */
     }

@@ -53,11 +53,14 @@ export function decodeHistTrimmed(buf: Buffer, off = 0): Hist {
   return { count: u64(buf, off), sumNs: u64(buf, off + 8), slots };
 }
 
-/** Drops trailing empty slots (smaller recordings); readers treat missing slots as 0. */
+/**
+ * Drops trailing empty slots (smaller recordings); readers treat missing slots as 0. A histogram
+ * with none to drop is returned as it is (callers treat histograms as read-only).
+ */
 export function trimHist(h: Hist): Hist {
   let n = h.slots.length;
   while (n > 0 && h.slots[n - 1] === 0) n--;
-  return { count: h.count, sumNs: h.sumNs, slots: h.slots.slice(0, n) };
+  return n === h.slots.length ? h : { count: h.count, sumNs: h.sumNs, slots: h.slots.slice(0, n) };
 }
 
 /**

@@ -168,7 +168,7 @@ export function buildRunqlat(cur: RunqlatRaw, prev: RunqlatRaw | undefined, inte
       p99Us: s.p99Us,
       meanUs: s.meanUs,
       maxUs: s.maxUs,
-      hist: h === p.hist && (h.slots.length === 0 || h.slots[h.slots.length - 1] !== 0) ? h : trimHist(h),
+      hist: trimHist(h),
     });
   }
   procs.sort((a, b) => b.waitMsPerSec - a.waitMsPerSec || a.pid - b.pid);

@@ -60,6 +60,8 @@ test('unmoved: same count and sum since the last reading, or no last reading', (
 
 test('trimHist drops trailing empty slots only', () => {
   assert.deepEqual(trimHist({ count: 1, sumNs: 1, slots: [0, 1, 0, 0] }).slots, [0, 1]);
+  const trimmed = { count: 1, sumNs: 1, slots: [0, 1] };
+  assert.equal(trimHist(trimmed), trimmed, 'nothing to drop: the same histogram');
 });
 
 test('decodeHist reads struct hist and sums per-CPU copies', () => {
