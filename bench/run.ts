@@ -51,7 +51,7 @@ function list<T extends string>(allowed: readonly T[]) {
 const program = new Command('bench/run')
   .description("probetop's benchmarks: throughput ratios, ns/event, own CPU and RSS, lost events, tick cost")
   .option('--only <benches>', `which benchmarks (${BENCHES.join(',')})`, list(BENCHES), [...BENCHES])
-  .option('--pairs <n>', 'throughput: rounds of alternating baseline/configuration runs', num(1, 50), 7)
+  .option('--pairs <n>', 'throughput: rounds of alternating baseline/configuration runs', num(1, 50), 11)
   .option('--seconds <s>', 'length of one time-bounded workload run (pipe runs ~1.5x this)', num(0.5, 60), 2)
   .option('--configs <names>', 'throughput: configurations besides the baseline', list(CONFIGS.filter((c) => c.kind !== 'none').map((c) => c.name)), CONFIGS.filter((c) => c.kind !== 'none').map((c) => c.name))
   .option('--cost-rounds <n>', 'cost: passes per configuration (statistics on)', num(1, 20), 3)
