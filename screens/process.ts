@@ -12,6 +12,7 @@ import { histogramRows, percentileLine } from './widgets/histogram';
 import { escapeText, formatBytes, formatPct } from './widgets/text';
 import type { PanelContext } from './panels/types';
 import { namedOffcpu } from './symbols';
+import { signalName } from './panels/procfeed';
 import type { FoldedStack } from '../src/export/folded';
 
 /** What the process screen remembers between ticks. */
@@ -72,7 +73,7 @@ export function processLines(snap: Snapshot | undefined, view: ProcessView, widt
   out.push(`{bold}PID ${r.pid}  ${escapeText(r.comm, 64)}{/bold}  user ${r.uid === null ? '-' : escapeText(userName(r.uid))}  state ${r.state}  threads ${r.threads ?? '-'}`);
   if (!live) {
     const why = r.exited
-      ? `${r.exited.signal ? `killed by signal ${r.exited.signal}` : `exited with code ${r.exited.code}`} after ${formatUs(r.exited.lifetimeMs * 1000)}`
+      ? `${r.exited.signal ? `was killed by ${signalName(r.exited.signal)} (${r.exited.signal})` : `exited with code ${r.exited.code}`} after ${formatUs(r.exited.lifetimeMs * 1000)}`
       : 'is gone (no longer in /proc)';
     const msg = `The process ${why}; showing its last data from ${new Date(view.lastSeenTs ?? snap.ts).toTimeString().slice(0, 8)}.`;
     out.push(color ? `{yellow-fg}${msg}{/yellow-fg}` : msg);

@@ -8,6 +8,7 @@ import { userName } from '../src/procfs/users';
 import { cell, formatBytes, formatRate, pad } from './widgets/text';
 import type { PanelContext } from './panels/types';
 import type { DisplayRow } from './tableview';
+import { signalName } from './panels/procfeed';
 
 /** One column of the process table. */
 export interface Column {
@@ -50,7 +51,7 @@ export const COLUMNS: Column[] = [
       // [name] is ps's convention for kernel threads: only for live processes without a command line.
       const cmd = r.cmdline.length ? r.cmdline.join(' ') : r.exited ? r.comm : `[${r.comm}]`;
       if (!r.exited) return cmd;
-      const how = r.exited.signal ? `killed by signal ${r.exited.signal}` : `exit ${r.exited.code}`;
+      const how = r.exited.signal ? `killed by ${signalName(r.exited.signal)}` : `exit ${r.exited.code}`;
       return `${cmd}  (${how}, lived ${formatUs(r.exited.lifetimeMs * 1000)})`;
     },
   },

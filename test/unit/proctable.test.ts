@@ -7,6 +7,9 @@ import assert from 'node:assert/strict';
 import { buildProcTable, EXITED_KEEP_MS } from '../../src/model/proctable';
 import type { ProcTableInput } from '../../src/model/proctable';
 import type { ExitedProc } from '../../src/model/procevents';
+import type { Snapshot } from '../../src/model/snapshot';
+import { COLUMNS } from '../../screens/proctable';
+import { processLines, processView } from '../../screens/process';
 
 const T = Date.UTC(2026, 10, 22, 12, 0, 0);
 
@@ -50,9 +53,17 @@ test('a process that lived 4.5 ms between ticks is a row: parent, args, exit cod
   assert.equal(r.cpuPct, 3); // 30 ms of CPU in a 1 s interval
 });
 
-test('killed by a signal: the signal is kept', () => {
-  const r = buildProcTable(input([exit(21, 10, 'sleep', { exitCode: null, signal: 9 })])).find((x) => x.pid === 21)!;
+test('killed by a signal: the signal is kept, and the table and the process view name it', () => {
+  const snap = input([exit(21, 10, 'sleep', { exitCode: null, signal: 9 }), exit(22, 10, 'true')]);
+  const rows = buildProcTable(snap);
+  const r = rows.find((x) => x.pid === 21)!;
   assert.deepEqual(r.exited, { code: null, signal: 9, lifetimeMs: 4.5, ts: T - 100 });
+  const command = COLUMNS.find((c) => c.id === 'command')!;
+  assert.equal(command.text(r), 'sleep -x  (killed by SIGKILL, lived 4.50ms)');
+  assert.equal(command.text(rows.find((x) => x.pid === 22)!), 'true -x  (exit 0, lived 4.50ms)');
+  const view = (pid: number) => processLines(snap as unknown as Snapshot, processView(pid), 120, false).join('\n');
+  assert.match(view(21), /The process was killed by SIGKILL \(9\) after 4\.50ms;/);
+  assert.match(view(22), /The process exited with code 0 after 4\.50ms;/);
 });
 
 test(`exits of earlier ticks stay ${EXITED_KEEP_MS} ms, then go`, () => {
