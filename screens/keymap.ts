@@ -56,7 +56,7 @@ export const KEYMAP: Record<Mode, Binding[]> = {
     { keys: ['S-c', 'C'], label: 'C', what: 'sort by page-cache hit%', action: 'sortCache' },
     { keys: ['S-m', 'M'], label: 'M', what: 'sort by resident memory', action: 'sortMem' },
     { keys: ['S-n', 'N'], label: 'N', what: 'sort by PID', action: 'sortPid' },
-    { keys: ['/'], label: '/', what: 'filter by command, pid, user or cgroup (~ for a regex); Esc clears', action: 'filter' },
+    { keys: ['/'], label: '/', what: 'filter by command, pid, user or cgroup (~ for a regex; Ctrl-U empties the line); Esc clears', action: 'filter' },
     { keys: ['t'], label: 't', what: 'process tree by parent', action: 'tree' },
     { keys: ['c'], label: 'c', what: 'group by cgroup / container (summed rows; Enter lists the group)', action: 'group' },
     { keys: ['f9'], label: 'F9', what: 'send a signal to the selected process (asks first)', action: 'kill', liveOnly: true },

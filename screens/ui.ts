@@ -307,6 +307,11 @@ export class Ui {
       if (value !== null) done(value.trim());
       this.draw();
     };
+    // Ctrl-U empties the line, as in a shell (the prompt starts with the current value).
+    box.key('C-u', () => {
+      box.setValue('');
+      this.screen.render();
+    });
     box.on('submit', (v: string) => finish(v ?? ''));
     box.on('cancel', () => finish(this.mode === 'overview' && question.startsWith('Filter') ? '' : null));
     box.focus();

@@ -69,6 +69,10 @@ test('filter: / narrows the rows, the count shows shown vs total, ~ takes a rege
     assert.deepEqual(table().sort((a, b) => a - b), [1, 77]);
     await type('/', ...Array(20).fill('\x7f'), ...'4242', KEYS.enter);
     assert.deepEqual(table(), [4242], 'a pid matches');
+    // Ctrl-U empties the prompt's line, as in a shell.
+    await type('/', '\x15', ...'init', KEYS.enter);
+    assert.deepEqual(table(), [1], 'Ctrl-U cleared "4242" before "init" was typed');
+    assert.match(t.text().join('\n'), /1 of 3 processes matching "init"/);
     await type(KEYS.esc);
     assert.deepEqual(table(), [4242, 77, 1]);
   } finally {
