@@ -74,6 +74,8 @@ export interface Libbpf {
   close(fd: number): number;
   dup2(oldfd: number, newfd: number): number;
   malloc_trim(pad: number): number;
+  sigfillset(set: Buffer): number;
+  pthread_sigmask(how: number, set: Buffer | null, old: Buffer | null): number;
 }
 
 const DECLS: Record<keyof Libbpf, string> = {
@@ -115,11 +117,13 @@ const DECLS: Record<keyof Libbpf, string> = {
   close: 'int close(int fd)',
   dup2: 'int dup2(int oldfd, int newfd)',
   malloc_trim: 'int malloc_trim(size_t pad)',
+  sigfillset: 'int sigfillset(void *set)',
+  pthread_sigmask: 'int pthread_sigmask(int how, const void *set, void *old)',
   mmap: 'void *mmap(void *addr, size_t len, int prot, int flags, int fd, long off)',
   munmap: 'int munmap(void *addr, size_t len)',
 };
 
-const LIBC_FUNCS = new Set<keyof Libbpf>(['vsnprintf', 'close', 'dup2', 'malloc_trim', 'mmap', 'munmap']);
+const LIBC_FUNCS = new Set<keyof Libbpf>(['vsnprintf', 'close', 'dup2', 'malloc_trim', 'mmap', 'munmap', 'sigfillset', 'pthread_sigmask']);
 const bound: Partial<Record<keyof Libbpf, Fn>> = {};
 
 /** The bound libbpf functions; throws a readable error when libbpf.so.1 is missing. */

@@ -67,7 +67,43 @@ function withLog<T>(fn: () => T): { value?: T; error?: unknown; log: string[] } 
   }
 }
 
-function classify(step: string, err: number, log: string[]): BpfError {
+// glibc's sigset_t: 1024 bits. SIG_BLOCK and SIG_SETMASK as on every Linux architecture but
+// alpha, mips and sparc.
+const SIGSET_BYTES = 128;
+const SIG_BLOCK = 0;
+const SIG_SETMASK = 2;
+let allSignals: Buffer | undefined;
+
+/**
+ * Runs `fn` with this thread's signals held back, then delivers what arrived meanwhile. The
+ * verifier gives up with EAGAIN whenever a signal is pending for the loading thread; libbpf
+ * retries a few times, which outlasts a stray SIGCHLD but not a profiler's SIGPROF every
+ * millisecond or less (`node --cpu-prof`): every probe failed to load under one. A load takes
+ * milliseconds, so Ctrl-C or SIGTERM waits that long at most.
+ */
+export function withSignalsHeld<T>(fn: () => T): T {
+  let old: Buffer | null = null;
+  try {
+    if (!allSignals) {
+      const set = Buffer.alloc(SIGSET_BYTES);
+      if (bpf.sigfillset(set) === 0) allSignals = set;
+    }
+    if (allSignals) {
+      const o = Buffer.alloc(SIGSET_BYTES);
+      if (bpf.pthread_sigmask(SIG_BLOCK, allSignals, o) === 0) old = o;
+    }
+  } catch {
+    old = null; // without libc's functions the load runs as before
+  }
+  try {
+    return fn();
+  } finally {
+    if (old) bpf.pthread_sigmask(SIG_SETMASK, old, null);
+  }
+}
+
+/** The error to show for a libbpf call at `step` that failed with `err`, from the log libbpf printed. */
+export function classify(step: string, err: number, log: string[]): BpfError {
   const e = Math.abs(err);
   // The verifier's own complaint is the last lines before libbpf's "END PROG LOAD LOG".
   const lines = log.filter((l) => l.trim().length);
@@ -88,6 +124,10 @@ function classify(step: string, err: number, log: string[]): BpfError {
       tail,
     );
   }
+  // The verifier stops with EAGAIN when a signal is pending (load() holds them back, so this
+  // is rare): not a verdict on the program.
+  if (e === 11 /* EAGAIN */ && step === 'load')
+    return new BpfError('other', `load: interrupted (${why}): the verifier stops while a signal is pending; starting again may work`, e, tail);
   if (tail.some((l) => /vmlinux BTF|kernel BTF|failed to find valid kernel BTF/i.test(l)))
     return new BpfError('no-btf', `${step}: the kernel has no BTF (/sys/kernel/btf/vmlinux); a kernel with CONFIG_DEBUG_INFO_BTF=y is needed`, e, tail);
   if (e === 2 /* ENOENT */ && step === 'attach')
@@ -189,7 +229,7 @@ export class BpfObject {
   /** Loads the object into the kernel; throws BpfError with the verifier log's tail. */
   load(): void {
     if (this.loaded) return;
-    const r = withLog(() => bpf.bpf_object__load(this.obj) as number);
+    const r = withLog(() => withSignalsHeld(() => bpf.bpf_object__load(this.obj) as number));
     if (r.error) throw r.error;
     if ((r.value ?? 0) < 0) throw classify('load', r.value!, r.log);
     this.loaded = true;
