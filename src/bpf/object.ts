@@ -78,8 +78,8 @@ let allSignals: Buffer | undefined;
  * Runs `fn` with this thread's signals held back, then delivers what arrived meanwhile. The
  * verifier gives up with EAGAIN whenever a signal is pending for the loading thread; libbpf
  * retries a few times, which outlasts a stray SIGCHLD but not a profiler's SIGPROF every
- * millisecond or less (`node --cpu-prof`): every probe failed to load under one. A load takes
- * milliseconds, so Ctrl-C or SIGTERM waits that long at most.
+ * millisecond or less (`node --cpu-prof`): every probe failed to load under one. An object loads
+ * in 10-90 ms here, so Ctrl-C or SIGTERM waits that long at most.
  */
 export function withSignalsHeld<T>(fn: () => T): T {
   let old: Buffer | null = null;
