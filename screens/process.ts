@@ -9,10 +9,9 @@ import { earlierOf } from './procarea';
 import { formatUs, histStats, emptyHist } from '../src/model/hist';
 import { userName } from '../src/procfs/users';
 import { histogramRows, percentileLine } from './widgets/histogram';
-import { escapeText, formatBytes, formatPct } from './widgets/text';
+import { escapeText, formatBytes, formatPct, signalName } from './widgets/text';
 import type { PanelContext } from './panels/types';
 import { namedOffcpu } from './symbols';
-import { signalName } from './panels/procfeed';
 import type { FoldedStack } from '../src/export/folded';
 
 /** What the process screen remembers between ticks. */

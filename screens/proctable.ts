@@ -5,10 +5,9 @@
 import type { ProcRow } from '../src/model/proctable';
 import { formatUs } from '../src/model/hist';
 import { userName } from '../src/procfs/users';
-import { cell, formatBytes, formatRate, pad } from './widgets/text';
+import { cell, formatBytes, formatRate, pad, signalName } from './widgets/text';
 import type { PanelContext } from './panels/types';
 import type { DisplayRow } from './tableview';
-import { signalName } from './panels/procfeed';
 
 /** One column of the process table. */
 export interface Column {

@@ -4,23 +4,9 @@
  */
 import type { FeedEntry, ProceventsSnap } from '../../src/model/procevents';
 import type { ProbeSnap } from '../../src/model/snapshot';
-import { cell, formatPct, formatRate, pad } from '../widgets/text';
+import { cell, formatPct, formatRate, pad, signalName } from '../widgets/text';
 import type { PanelRenderer } from './types';
 import { unavailableLines } from './common';
-
-const SIGNALS: Record<number, string> = {
-  1: 'HUP', 2: 'INT', 3: 'QUIT', 4: 'ILL', 5: 'TRAP', 6: 'ABRT', 7: 'BUS', 8: 'FPE', 9: 'KILL', 10: 'USR1',
-  11: 'SEGV', 12: 'USR2', 13: 'PIPE', 14: 'ALRM', 15: 'TERM', 16: 'STKFLT', 17: 'CHLD', 18: 'CONT', 19: 'STOP',
-  20: 'TSTP', 21: 'TTIN', 22: 'TTOU', 23: 'URG', 24: 'XCPU', 25: 'XFSZ', 26: 'VTALRM', 27: 'PROF', 28: 'WINCH',
-  29: 'IO', 30: 'PWR', 31: 'SYS',
-};
-
-/** A signal number as SIGKILL, SIGRTMIN+2, or SIG<n>. */
-export function signalName(sig: number): string {
-  if (SIGNALS[sig]) return `SIG${SIGNALS[sig]}`;
-  if (sig >= 34 && sig <= 64) return sig === 34 ? 'SIGRTMIN' : `SIGRTMIN+${sig - 34}`;
-  return `SIG${sig}`;
-}
 
 const NAMED_CONTROLS: Record<number, string> = { 0x09: '\\t', 0x0a: '\\n', 0x0d: '\\r', 0x1b: '\\e' };
 

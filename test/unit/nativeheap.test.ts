@@ -12,6 +12,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
 import { spawnSync } from 'node:child_process';
 import koffi from 'koffi';
 import v8 from 'node:v8';
@@ -55,15 +56,15 @@ function blockBrk(): 'mapped' | 'already mapped' {
   const end = BigInt(koffi.address(sbrk(0)));
   const at = ((end + 4095n) & ~4095n) + 4096n;
   const MAP_PRIVATE_ANON_FIXED_NOREPLACE = 0x02 | 0x20 | 0x100000;
+  const MAP_FAILED = 2n ** 64n - 1n;
   const got = BigInt(koffi.address(mmap(koffi.as(at, 'void *'), 4096, 0, MAP_PRIVATE_ANON_FIXED_NOREPLACE, -1, 0)));
   const errno = koffi.errno();
   if (got === at) return 'mapped';
-  const EEXIST = 17;
   const covered = fs.readFileSync('/proc/self/maps', 'utf8').split('\n').some((line) => {
     const m = /^([0-9a-f]+)-([0-9a-f]+) /.exec(line);
     return m !== null && BigInt(`0x${m[1]}`) <= at && at < BigInt(`0x${m[2]}`);
   });
-  if (got === 2n ** 64n - 1n && errno === EEXIST && covered) return 'already mapped';
+  if (got === MAP_FAILED && errno === os.constants.errno.EEXIST && covered) return 'already mapped';
   throw new Error(`could not map a page at 0x${at.toString(16)} past the break (0x${end.toString(16)}): mmap returned 0x${got.toString(16)}, errno ${errno}, a mapping there: ${covered}`);
 }
 

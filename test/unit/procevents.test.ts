@@ -10,7 +10,8 @@ import {
 import { offsetOf } from '../../src/bpf/layout';
 import { buildProcevents, FEED_MAX, ProceventsSnap } from '../../src/model/procevents';
 import type { ProbeSnap } from '../../src/model/snapshot';
-import { renderProcfeed, renderShortLived, visible, commandLine, formatLifetime, signalName } from '../../screens/panels/procfeed';
+import { renderProcfeed, renderShortLived, visible, commandLine, formatLifetime } from '../../screens/panels/procfeed';
+import { signalName } from '../../screens/widgets/text';
 import { visibleLength } from '../../screens/widgets/text';
 
 const T0 = Date.UTC(2026, 10, 22, 12, 0, 0);
